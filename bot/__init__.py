@@ -1,0 +1,1 @@
+"""Ponte's application layer: configuration, channels, command line."""

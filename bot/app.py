@@ -1,0 +1,54 @@
+"""Wiring: database, migrations, taxonomy and the conversation core, ready for a channel."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from handlers.router import Core
+from storage import migrate
+from storage.db import create_engine, create_sessionmaker
+from storage.taxonomy import read_taxonomy, sync_taxonomy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    """A running Ponte: its engine, session factory and core."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    core: Core
+
+    async def close(self) -> None:
+        """Release database connections."""
+        await self.engine.dispose()
+
+
+async def prepare_database(engine: AsyncEngine, settings: Settings) -> None:
+    """Apply migrations and load the interest-area taxonomy."""
+    await migrate.upgrade(engine)
+    areas = read_taxonomy(settings.interest_areas_file)
+    sessions = create_sessionmaker(engine)
+    async with sessions() as session, session.begin():
+        await sync_taxonomy(session, areas)
+    log.info("database ready at revision %s with %d interest areas", migrate.head_revision(), len(areas))
+
+
+async def build_app(settings: Settings) -> App:
+    """Open the database, bring it up to date and build the core."""
+    engine = create_engine(settings.database_url)
+    try:
+        await prepare_database(engine, settings)
+    except Exception:
+        await engine.dispose()
+        raise
+    sessions = create_sessionmaker(engine)
+    core = Core(sessions)
+    await core.load_taxonomy()
+    return App(settings=settings, engine=engine, sessions=sessions, core=core)

@@ -1,0 +1,1 @@
+"""Channel adapters: each turns its transport's input into core events and renders replies."""

@@ -1,0 +1,140 @@
+"""The console channel: chat with Ponte in a terminal, or script it through a pipe.
+
+Buttons are shown as numbered choices and chosen by number or by label; documents are
+saved to a folder. Conversation output goes to stdout, the channel's own notes to stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from handlers.events import ButtonPress, ContactShared, IncomingEvent, Sender, parse_text
+from handlers.markup import to_plain_text
+from handlers.replies import Button, Reply, Response
+from handlers.router import Core
+
+CONTACT_CHOICE = "\x00contact"  # marks the "share my phone" choice; never sent to the core
+
+
+class ConsoleChannel:
+    """One console user talking to the core."""
+
+    def __init__(
+        self,
+        core: Core,
+        *,
+        user: str,
+        language_hint: str | None,
+        stdin: TextIO = sys.stdin,
+        stdout: TextIO = sys.stdout,
+        save_dir: Path = Path("."),
+    ) -> None:
+        self.core = core
+        self.sender = Sender(
+            channel="console",
+            user_id=user,
+            chat_id=user,
+            language_hint=language_hint,
+            display_name=user,
+        )
+        self.stdin, self.stdout, self.save_dir = stdin, stdout, save_dir
+        self.interactive = stdin.isatty()
+        self.choices: list[Button] = []
+
+    async def run(self, *, send_start: bool = True) -> int:
+        """Chat until end of input (Ctrl-D, or the end of a piped script)."""
+        if send_start:
+            await self._send(parse_text(self.sender, "/start"))
+        while True:
+            line = await self._read_line()
+            if line is None:
+                return 0
+            event = await self._interpret(line)
+            if event is not None:
+                await self._send(event)
+
+    async def _read_line(self) -> str | None:
+        if self.interactive:
+            self._write(f"{self.sender.user_id} ▸ ", end="")
+        line = await asyncio.to_thread(self.stdin.readline)
+        if not line:
+            return None
+        line = line.rstrip("\r\n")
+        if not self.interactive:
+            self._write(f"{self.sender.user_id} ▸ {line}")
+        return line
+
+    async def _interpret(self, line: str) -> IncomingEvent | None:
+        choice = self._match_choice(line)
+        if choice is None:
+            return parse_text(self.sender, line)
+        if choice.payload == CONTACT_CHOICE:
+            phone = await self._read_line()
+            if phone is None:
+                return None
+            return ContactShared(self.sender, phone=phone, contact_user_id=self.sender.user_id)
+        return ButtonPress(self.sender, choice.payload)
+
+    def _match_choice(self, line: str) -> Button | None:
+        text = line.strip()
+        if text.isdigit() and 1 <= int(text) <= len(self.choices):
+            return self.choices[int(text) - 1]
+        wanted = text.casefold()
+        if not wanted:
+            return None
+        for button in self.choices:
+            if wanted in _label_forms(button.label):
+                return button
+        return None
+
+    async def _send(self, event: IncomingEvent) -> None:
+        response = await self.core.handle(event)
+        self._render(response)
+
+    def _render(self, response: Response) -> None:
+        if response.notice and response.notice.text and not response.replies:
+            self._write(f"  ({response.notice.text})")
+        choices: list[Button] = []
+        for reply in response.replies:
+            choices = self._render_reply(reply) or choices
+        # Numbers always refer to the choices on screen now, never to an older message.
+        self.choices = choices
+
+    def _render_reply(self, reply: Reply) -> list[Button]:
+        self._write("")
+        for line in to_plain_text(reply.text).splitlines() or [""]:
+            self._write(f"Ponte ▸ {line}" if line else "Ponte ▸")
+        if reply.document is not None:
+            self._save(reply.document.filename, reply.document.content)
+        buttons = reply.all_buttons()
+        if reply.contact_button:
+            buttons.append(Button(reply.contact_button, CONTACT_CHOICE))
+        self._show_choices(buttons)
+        return buttons
+
+    def _show_choices(self, buttons: Sequence[Button]) -> None:
+        for number, button in enumerate(buttons, start=1):
+            self._write(f"   [{number}] {button.label}")
+
+    def _save(self, filename: str, content: bytes) -> None:
+        self.save_dir.mkdir(parents=True, exist_ok=True)
+        target = self.save_dir / f"{self.sender.user_id}-{Path(filename).name}"
+        target.write_bytes(content)
+        self._write(f"   📎 {target}")
+
+    def _write(self, text: str, end: str = "\n") -> None:
+        self.stdout.write(text + end)
+        self.stdout.flush()
+
+
+def _label_forms(label: str) -> set[str]:
+    """Ways to type a button's label: as shown, without the toggle mark, without a count."""
+    label = label.casefold()
+    bare = label.removeprefix("✅ ").removeprefix("⬜ ")
+    head = re.split(r"\s*[(（]", bare, maxsplit=1)[0]
+    return {label, bare, head.strip()}

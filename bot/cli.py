@@ -1,0 +1,120 @@
+"""The ``ponte`` command (also ``python -m bot``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.app import build_app
+from bot.config import ConfigError, Settings, load_settings
+from storage import migrate
+from storage.db import create_engine
+
+log = logging.getLogger("ponte")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = argparse.ArgumentParser(
+        prog="ponte",
+        description="Ponte: trilingual matchmaking assistant for Italy–China science and technology.",
+    )
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser(
+        "run", help="run the bot: Telegram when TELEGRAM_BOT_TOKEN is set, else the console"
+    )
+    console = commands.add_parser("console", help="chat with Ponte in this terminal")
+    add_console_options(console)
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="apply pending migrations")
+    db_commands.add_parser("current", help="show the database's migration revision")
+    return parser
+
+
+def add_console_options(parser: argparse.ArgumentParser) -> None:
+    """Options of the console channel."""
+    parser.add_argument(
+        "--user",
+        default=os.environ.get("PONTE_CONSOLE_USER", "console"),
+        help="who you are (play several users with different names; default: console)",
+    )
+    parser.add_argument(
+        "--lang",
+        default=None,
+        help="language code your 'client' reports, as Telegram would (it, en, zh-hans…)",
+    )
+    parser.add_argument(
+        "--no-start", action="store_true", help="do not send /start when the console opens"
+    )
+    parser.add_argument(
+        "--save-dir",
+        type=Path,
+        default=Path("."),
+        help="where documents such as /mydata are saved (default: current folder)",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``ponte`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"ponte: {exc}", file=sys.stderr)
+        return 2
+    command = args.command or "run"
+    interactive_console = command == "console" or (command == "run" and not settings.telegram_bot_token)
+    logging.basicConfig(
+        level=logging.WARNING if interactive_console else settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        if command == "db":
+            return asyncio.run(_db(settings, args.db_command))
+        if command == "console" or not settings.telegram_bot_token:
+            if command != "console":
+                args = build_parser().parse_args(["console"])
+            return asyncio.run(_console(settings, args))
+        return asyncio.run(_telegram(settings))
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _db(settings: Settings, action: str) -> int:
+    engine = create_engine(settings.database_url)
+    try:
+        if action == "upgrade":
+            await migrate.upgrade(engine)
+        print(f"database at revision {await migrate.current_revision(engine)}")
+    finally:
+        await engine.dispose()
+    return 0
+
+
+async def _console(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.channels.console import ConsoleChannel
+
+    app = await build_app(settings)
+    try:
+        channel = ConsoleChannel(
+            app.core, user=args.user, language_hint=args.lang, save_dir=args.save_dir
+        )
+        return await channel.run(send_start=not args.no_start)
+    finally:
+        await app.close()
+
+
+async def _telegram(settings: Settings) -> int:
+    print(
+        "ponte: the Telegram channels are not part of this version yet; unset "
+        "TELEGRAM_BOT_TOKEN to use the console channel.",
+        file=sys.stderr,
+    )
+    return 2

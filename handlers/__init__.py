@@ -1,0 +1,4 @@
+"""Ponte's conversation core: channel-neutral flows that turn incoming events into replies.
+
+Nothing in this package imports a chat framework; channels live in ``bot.channels``.
+"""

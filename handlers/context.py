@@ -1,0 +1,87 @@
+"""The per-event context handed to every flow: who, where they stand, and what to answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.i18n import Translator, translator
+from handlers.replies import Button, Document, Notice, Reply, Response
+from storage.models import ConversationState, Participant, utcnow
+from storage.repositories import ParticipantRepository, TaxonomyRepository
+
+Rows = tuple[tuple[Button, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AreaOption:
+    """An interest area offered for selection: its code and its names by locale."""
+
+    code: str
+    names: dict[str, Any]
+
+
+@dataclass
+class Turn:
+    """One event being handled, inside its database transaction."""
+
+    session: AsyncSession
+    participant: Participant
+    state: ConversationState
+    people: ParticipantRepository
+    taxonomy: TaxonomyRepository
+    areas: tuple[AreaOption, ...] = ()
+    now: datetime = field(default_factory=utcnow)
+    response: Response = field(default_factory=Response)
+    created: bool = False
+    erased: bool = False
+
+    @property
+    def t(self) -> Translator:
+        """The translator for the participant's current language."""
+        return translator(self.participant.locale)
+
+    def say(
+        self,
+        text: str,
+        buttons: Rows = (),
+        *,
+        edit: bool = False,
+        contact_button: str | None = None,
+        remove_keyboard: bool = False,
+        document: Document | None = None,
+    ) -> None:
+        """Queue a reply (``text`` is markup: escape user values with ``markup.fmt``)."""
+        self.response.replies.append(
+            Reply(
+                text=text,
+                buttons=buttons,
+                edit=edit,
+                contact_button=contact_button,
+                remove_keyboard=remove_keyboard,
+                document=document,
+            )
+        )
+
+    def notice(self, text: str) -> None:
+        """A short note for the channel to flash to a button presser."""
+        self.response.notice = Notice(text)
+
+    def go(self, flow: str, step: str | None = None, **data: Any) -> None:
+        """Move the participant to ``flow``/``step``, replacing the flow's scratch data."""
+        self.state.flow = flow
+        self.state.step = step
+        self.state.data = dict(data)
+
+    @property
+    def flow(self) -> str:
+        """The flow the participant is in (``idle`` when none)."""
+        return self.state.flow
+
+    @property
+    def registered(self) -> bool:
+        """Whether the participant has completed registration."""
+        return self.participant.registered_at is not None

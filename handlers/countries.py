@@ -1,0 +1,75 @@
+"""Countries by name in any of Ponte's languages (from Babel's CLDR data) and their zones."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from babel import Locale
+from babel.core import get_global
+
+from handlers.i18n import N_, SUPPORTED_LOCALES, Translator
+from handlers.validation import Checked, Problem, Valid, clean_text
+
+# CLDR lists a country's zones alphabetically, which for a few large countries puts a remote
+# zone first (America/Adak for the US). For those, start from the most populous zone; the
+# user can change it in /profile.
+_MAIN_ZONE = {
+    "US": "America/New_York",
+    "CA": "America/Toronto",
+    "RU": "Europe/Moscow",
+    "AU": "Australia/Sydney",
+    "BR": "America/Sao_Paulo",
+    "MX": "America/Mexico_City",
+    "ID": "Asia/Jakarta",
+    "KZ": "Asia/Almaty",
+    "AR": "America/Argentina/Buenos_Aires",
+    "CL": "America/Santiago",
+    "ES": "Europe/Madrid",
+    "PT": "Europe/Lisbon",
+    "DE": "Europe/Berlin",
+    "CN": "Asia/Shanghai",
+}
+
+
+@cache
+def _names() -> dict[str, str]:
+    """Folded country name (or ISO code) → ISO 3166 alpha-2 code, in every supported locale."""
+    index: dict[str, str] = {}
+    for code in SUPPORTED_LOCALES:
+        for territory, name in Locale.parse(code).territories.items():
+            if len(territory) == 2 and territory.isalpha() and territory not in {"ZZ", "EU", "UN"}:
+                index.setdefault(name.casefold(), territory)
+                index.setdefault(territory.casefold(), territory)
+    return index
+
+
+def check_country(raw: str) -> Checked:
+    """Find the country the user typed (``Italia``, ``China``, ``法国``, ``fr``…)."""
+    text = clean_text(raw)
+    code = _names().get(text.casefold())
+    if code is None:
+        return Problem(
+            N_(
+                "I don't know the country “{text}”. Please type its name, "
+                "for example France, Francia or 法国, or its two-letter code."
+            ),
+            {"text": text[:60]},
+        )
+    return Valid(code)
+
+
+def country_name(code: str | None, t: Translator) -> str:
+    """The country's name in the reader's language."""
+    if not code:
+        return ""
+    return t.locale.territories.get(code, code)
+
+
+def guess_time_zone(country: str | None) -> str | None:
+    """A reasonable first time zone for someone in ``country``."""
+    if not country:
+        return None
+    if country in _MAIN_ZONE:
+        return _MAIN_ZONE[country]
+    zones: list[str] = get_global("territory_zones").get(country, [])
+    return zones[0] if zones else None

@@ -1,0 +1,112 @@
+"""Languages: choosing a user's locale and translating through Babel gettext catalogues.
+
+Catalogues are the ``.po`` files in ``locales/``; they are compiled in memory on first use,
+so there is no separate build step.
+"""
+
+from __future__ import annotations
+
+import gettext as _gettext
+import io
+import re
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from babel import Locale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+
+SUPPORTED_LOCALES: tuple[str, ...] = ("it", "en", "zh_Hans")
+DEFAULT_LOCALE = "en"
+DOMAIN = "messages"
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction without translating it yet."""
+    return message
+
+
+def locales_dir() -> Path:
+    """The folder holding the catalogues."""
+    return Path(str(resources.files("locales")))
+
+
+def catalogue_path(locale: str) -> Path:
+    """Where the ``.po`` file of ``locale`` lives."""
+    return locales_dir() / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+_SEPARATORS = re.compile(r"[-_]")
+
+
+def negotiate_locale(hint: str | None) -> str:
+    """Map a Telegram-style language code (``it-IT``, ``zh-hans``, ``en``…) to a locale.
+
+    Any Chinese variant maps to Simplified Chinese, the only Chinese Ponte speaks; anything
+    unknown or missing maps to English.
+    """
+    if not hint:
+        return DEFAULT_LOCALE
+    primary = _SEPARATORS.split(hint.strip().lower(), maxsplit=1)[0]
+    if primary == "it":
+        return "it"
+    if primary == "zh":
+        return "zh_Hans"
+    return DEFAULT_LOCALE
+
+
+def normalise_locale(code: str | None) -> str:
+    """Return ``code`` when Ponte supports it, else the closest supported locale."""
+    if code in SUPPORTED_LOCALES:
+        return code
+    return negotiate_locale(code)
+
+
+class Translator:
+    """Translations and number formatting for one locale."""
+
+    def __init__(self, code: str, translations: _gettext.NullTranslations) -> None:
+        self.code = code
+        self.locale = Locale.parse(code)
+        self._translations = translations
+
+    def gettext(self, message: str) -> str:
+        """Translate ``message``."""
+        return self._translations.gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        """Translate and choose the plural form for ``n`` by the locale's plural rules."""
+        return self._translations.ngettext(singular, plural, n)
+
+    def number(self, value: int | float) -> str:
+        """Format a number in this locale."""
+        return format_decimal(value, locale=self.locale)
+
+    def language_name(self, language: str) -> str:
+        """The name of ``language`` (a locale code) in this locale, e.g. ``inglese``."""
+        return Locale.parse(language).get_display_name(self.locale) or language
+
+    def __repr__(self) -> str:
+        return f"Translator({self.code!r})"
+
+
+def _load(locale: str) -> _gettext.NullTranslations:
+    path = catalogue_path(locale)
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=locale, domain=DOMAIN)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return _gettext.GNUTranslations(buffer)
+
+
+@cache
+def translator(locale: str) -> Translator:
+    """The (cached) translator for ``locale``; unsupported codes fall back as documented."""
+    code = normalise_locale(locale)
+    translations = _load(code)
+    if code != DEFAULT_LOCALE:
+        translations.add_fallback(_load(DEFAULT_LOCALE))
+    return Translator(code, translations)

@@ -1,0 +1,104 @@
+"""Registration: welcome, then the form's questions in order, resumable at any point."""
+
+from __future__ import annotations
+
+from handlers.context import Turn
+from handlers.fields import Field, PhoneField
+from handlers.form import REGISTRATION_FIELDS
+from handlers.markup import bold, fmt
+from handlers.menu import help_text
+from handlers.profile import profile_card
+from handlers.prompts import REGISTRATION_FLOW, ask
+
+_POSITION = {field.key: index for index, field in enumerate(REGISTRATION_FIELDS)}
+
+
+def _position(field: Field) -> tuple[int, int]:
+    return _POSITION[field.key] + 1, len(REGISTRATION_FIELDS)
+
+
+def current_field(turn: Turn) -> Field | None:
+    """The registration question the participant is on, if they are registering."""
+    if turn.flow != REGISTRATION_FLOW or turn.state.step not in _POSITION:
+        return None
+    return REGISTRATION_FIELDS[_POSITION[turn.state.step]]
+
+
+async def ask_field(turn: Turn, field: Field, *, edit: bool = False) -> None:
+    """Ask a registration question, with its step number."""
+    await ask(turn, field, edit=edit, position=_position(field))
+
+
+async def start(turn: Turn, *, new: bool) -> None:
+    """``/start`` (or a first message): welcome, resume, or greet a registered user."""
+    t = turn.t
+    if turn.registered:
+        name = turn.participant.name or ""
+        turn.say(fmt(t.gettext("Welcome back, {name}!"), name=name) + "\n\n" + help_text(turn))
+        return
+    field = current_field(turn)
+    if field is None:
+        resume = turn.state.data.get("resume_step")
+        field = REGISTRATION_FIELDS[_POSITION.get(str(resume), 0)]
+        turn.go(REGISTRATION_FLOW, field.key)
+    if new:
+        turn.say(
+            bold(t.gettext("Welcome to Ponte!"))
+            + "\n"
+            + t.gettext(
+                "I help startups, companies and researchers from Italy and China find partners "
+                "and arrange meetings. Registration takes about three minutes; you can go back "
+                "at any step, and /help shows what else I can do."
+            )
+        )
+    else:
+        turn.say(t.gettext("Welcome back! Let's continue where you left off."))
+    await ask_field(turn, field)
+
+
+async def advance(turn: Turn, field: Field) -> None:
+    """The participant answered ``field``: ask the next question or finish."""
+    _leave(turn, field)
+    index = _POSITION[field.key] + 1
+    if index >= len(REGISTRATION_FIELDS):
+        await _complete(turn)
+        return
+    following = REGISTRATION_FIELDS[index]
+    turn.go(REGISTRATION_FLOW, following.key)
+    await ask_field(turn, following)
+
+
+async def go_back(turn: Turn, field: Field) -> None:
+    """Return to the question before ``field``."""
+    _leave(turn, field)
+    previous = REGISTRATION_FIELDS[max(_POSITION[field.key] - 1, 0)]
+    turn.go(REGISTRATION_FLOW, previous.key)
+    await ask_field(turn, previous)
+
+
+def pause(turn: Turn) -> None:
+    """``/cancel`` during registration: keep the answers and the place, leave the flow."""
+    step = turn.state.step
+    turn.go("idle", resume_step=step)
+    turn.say(
+        turn.t.gettext(
+            "Registration paused. Your answers are saved; send /start to continue where you "
+            "left off."
+        ),
+        remove_keyboard=True,
+    )
+
+
+def _leave(turn: Turn, field: Field) -> None:
+    # The phone question shows a reply keyboard; it must not outlive the question.
+    if isinstance(field, PhoneField):
+        turn.say(turn.t.gettext("Thank you."), remove_keyboard=True)
+
+
+async def _complete(turn: Turn) -> None:
+    await turn.people.mark_registered(turn.participant, turn.now)
+    turn.go("idle")
+    t = turn.t
+    turn.say(bold(t.gettext("Registration complete. Welcome to Ponte!")))
+    await profile_card(turn)
+    turn.say(help_text(turn))

@@ -1,0 +1,67 @@
+"""What the core hands back: replies a channel renders in its own way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MAX_PAYLOAD_BYTES = 64  # Telegram's limit on callback data, the strictest channel's.
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A choice offered to the user; ``payload`` comes back in a :class:`ButtonPress`."""
+
+    label: str
+    payload: str
+
+    def __post_init__(self) -> None:
+        size = len(self.payload.encode("utf-8"))
+        if not 1 <= size <= MAX_PAYLOAD_BYTES:
+            raise ValueError(f"button payload must be 1-64 bytes, got {size}: {self.payload!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A file to send, such as the ``/mydata`` export."""
+
+    filename: str
+    content: bytes
+    mime_type: str
+    caption: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One message to show.
+
+    ``text`` is markup (see :mod:`handlers.markup`). ``buttons`` are rows of inline choices.
+    ``edit`` asks the channel to replace the message whose button was pressed instead of
+    sending a new one. ``contact_button`` is the label of a "share my phone number" button
+    (a reply keyboard on Telegram); ``remove_keyboard`` takes such a keyboard away.
+    """
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    edit: bool = False
+    contact_button: str | None = None
+    remove_keyboard: bool = False
+    document: Document | None = None
+
+    def all_buttons(self) -> list[Button]:
+        """Every inline button, row by row."""
+        return [button for row in self.buttons for button in row]
+
+
+@dataclass(slots=True)
+class Notice:
+    """Text for the channel to show a button presser briefly (Telegram's callback answer)."""
+
+    text: str = ""
+
+
+@dataclass(slots=True)
+class Response:
+    """Everything the core answers to one event."""
+
+    replies: list[Reply] = field(default_factory=list)
+    notice: Notice | None = None

@@ -1,0 +1,38 @@
+"""Formatting instants for a reader: their locale, their time zone, via ``babel.dates``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel.dates import format_date, format_time
+
+from handlers.i18n import Translator
+
+FALLBACK_TIME_ZONE = "UTC"
+
+
+def zone(name: str | None) -> ZoneInfo:
+    """The ``ZoneInfo`` for ``name``; UTC when missing or unknown."""
+    try:
+        return ZoneInfo(name or FALLBACK_TIME_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(FALLBACK_TIME_ZONE)
+
+
+def when(moment: datetime, t: Translator, time_zone: str | None) -> str:
+    """Date and time (to the minute) of ``moment`` as the reader would write it, in their zone.
+
+    ``22 nov 2026, 09:55`` in Italian, ``Nov 22, 2026, 9:55 AM`` in English,
+    ``2026年11月22日 16:55`` in Chinese.
+    """
+    tzinfo = zone(time_zone)
+    date = format_date(moment.astimezone(tzinfo), "medium", locale=t.locale)
+    time = format_time(moment, "short", tzinfo=tzinfo, locale=t.locale)
+    pattern = str(t.locale.datetime_formats["medium"])
+    return pattern.replace("{1}", date).replace("{0}", time)
+
+
+def clock(moment: datetime, t: Translator, time_zone: str | None) -> str:
+    """Only the time of day of ``moment`` in the reader's zone and locale."""
+    return format_time(moment, "short", tzinfo=zone(time_zone), locale=t.locale)

@@ -1,0 +1,1 @@
+"""Babel gettext catalogues (``<locale>/LC_MESSAGES/messages.po``) and their template."""

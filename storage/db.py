@@ -1,0 +1,48 @@
+"""Engine and session factory creation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, event
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import ConnectionPoolEntry
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///ponte.db"
+
+
+def create_engine(url: str = DEFAULT_DATABASE_URL, **kwargs: Any) -> AsyncEngine:
+    """Create an async engine; on SQLite, turn on foreign keys and WAL with a busy timeout."""
+    engine = create_async_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+    # Let SQLAlchemy, not the driver, decide when transactions begin (see below).
+    dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
+    cursor = dbapi_connection.cursor()
+    # Cascading deletes (``/deleteme``) rely on SQLite enforcing foreign keys.
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Session factory; objects stay usable after commit so replies can be built from them."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def _sqlite_begin_immediate(connection: Connection) -> None:
+    # Take the write lock up front: two deferred transactions that both read and then write
+    # would otherwise fail with "database is locked" instead of waiting for each other.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
