@@ -37,7 +37,9 @@ async def prepare_database(engine: AsyncEngine, settings: Settings) -> None:
     sessions = create_sessionmaker(engine)
     async with sessions() as session, session.begin():
         await sync_taxonomy(session, areas)
-    log.info("database ready at revision %s with %d interest areas", migrate.head_revision(), len(areas))
+    log.info(
+        "database ready at revision %s with %d interest areas", migrate.head_revision(), len(areas)
+    )
 
 
 async def build_app(settings: Settings) -> App:

@@ -69,7 +69,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ponte: {exc}", file=sys.stderr)
         return 2
     command = args.command or "run"
-    interactive_console = command == "console" or (command == "run" and not settings.telegram_bot_token)
+    interactive_console = command == "console" or (
+        command == "run" and not settings.telegram_bot_token
+    )
     logging.basicConfig(
         level=logging.WARNING if interactive_console else settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

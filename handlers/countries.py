@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from functools import cache
+from zoneinfo import available_timezones
 
 from babel import Locale
 from babel.core import get_global
+from babel.dates import get_timezone_location
 
 from handlers.i18n import N_, SUPPORTED_LOCALES, Translator
 from handlers.validation import Checked, Problem, Valid, clean_text
@@ -73,3 +75,42 @@ def guess_time_zone(country: str | None) -> str | None:
         return _MAIN_ZONE[country]
     zones: list[str] = get_global("territory_zones").get(country, [])
     return zones[0] if zones else None
+
+
+# China's zone is named after Shanghai; people will type the capital.
+_BEIJING = {"beijing": "Asia/Shanghai", "pechino": "Asia/Shanghai", "北京": "Asia/Shanghai"}
+
+
+@cache
+def _zones_by_folded_name() -> dict[str, str]:
+    """IANA names, and their cities' names in every supported locale, → IANA name."""
+    index: dict[str, str] = {}
+    available = available_timezones()
+    # CLDR's canonical zones (no aliases such as Asia/Chongqing), as the system knows them.
+    canonical = sorted(set(get_global("zone_territories")) & available)
+    for locale in SUPPORTED_LOCALES:
+        for name in canonical:
+            city = get_timezone_location(name, locale=locale, return_city=True)
+            index.setdefault(city.casefold(), name)
+    index.update({name.casefold(): name for name in available})
+    return index
+
+
+def check_time_zone(raw: str) -> Checked:
+    """Find a time zone by IANA name (``Europe/Rome``), city (``Roma``, ``上海``) or country."""
+    text = clean_text(raw)
+    folded = text.casefold()
+    zones = _zones_by_folded_name()
+    name = zones.get(folded) or zones.get(folded.replace(" ", "_")) or _BEIJING.get(folded)
+    if name is None:
+        # A country name works too: "Italia" means Italy's zone.
+        country = _names().get(folded)
+        name = guess_time_zone(country) if country else None
+    if name is None:
+        return Problem(
+            N_(
+                "I don't know that time zone. Please type a city such as Rome or Shanghai, "
+                "or a zone name such as Europe/Rome."
+            )
+        )
+    return Valid(name)

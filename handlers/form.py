@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handlers.context import Turn
+from handlers.countries import check_time_zone
 from handlers.fields import (
     Answer,
     Choice,
@@ -20,10 +21,10 @@ from handlers.fields import (
     YesNoField,
 )
 from handlers.i18n import N_
-from handlers.markup import escape
+from handlers.markup import fmt
 from handlers.privacy import ConsentField
-from handlers.timefmt import clock
-from handlers.validation import Problem, check_time_zone
+from handlers.timefmt import clock, zone_label
+from handlers.validation import Problem
 
 ORG_TYPES: dict[str, str] = {
     "startup": N_("Startup"),
@@ -43,12 +44,12 @@ class TimeZoneField(Field):
     key, label = "tz", N_("Time zone")
     prompt = N_(
         "Which time zone should Ponte use for your meeting times? Choose one, or type a "
-        "name such as Europe/London."
+        "city such as London or a zone name such as Europe/London."
     )
     columns = 2
 
     def choices(self, turn: Turn) -> list[Choice]:
-        return [Choice(zone, zone) for zone in ("Europe/Rome", "Asia/Shanghai")]
+        return [Choice(zone, zone_label(zone, turn.t)) for zone in ("Europe/Rome", "Asia/Shanghai")]
 
     async def on_text(self, turn: Turn, text: str) -> Answer:
         checked = check_time_zone(text)
@@ -64,7 +65,11 @@ class TimeZoneField(Field):
         zone = turn.participant.time_zone
         if not zone:
             return None
-        return escape(f"{zone} ({clock(turn.now, turn.t, zone)})")
+        return fmt(
+            turn.t.gettext("{zone}, now {time}"),
+            zone=zone_label(zone, turn.t),
+            time=clock(turn.now, turn.t, zone),
+        )
 
 
 LANGUAGE = LanguageField()

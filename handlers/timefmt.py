@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel.dates import format_date, format_time
+from babel.dates import format_date, format_time, get_timezone_location
 
 from handlers.i18n import Translator
 
@@ -36,3 +36,8 @@ def when(moment: datetime, t: Translator, time_zone: str | None) -> str:
 def clock(moment: datetime, t: Translator, time_zone: str | None) -> str:
     """Only the time of day of ``moment`` in the reader's zone and locale."""
     return format_time(moment, "short", tzinfo=zone(time_zone), locale=t.locale)
+
+
+def zone_label(time_zone: str, t: Translator) -> str:
+    """A time zone as the reader knows it: ``Ora Italia``, ``China (Shanghai) Time``, ``意大利时间``."""
+    return get_timezone_location(zone(time_zone), locale=t.locale)

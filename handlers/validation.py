@@ -7,7 +7,6 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import available_timezones
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -150,19 +149,3 @@ def normalise_shared_phone(phone: str) -> str:
     """Phone numbers shared by Telegram come without ``+``; add it back."""
     phone = phone.strip()
     return phone if phone.startswith("+") else f"+{phone}"
-
-
-_ZONES_BY_FOLDED_NAME: dict[str, str] = {}
-
-
-def check_time_zone(raw: str) -> Checked:
-    """Check an IANA time zone name such as ``Europe/Rome`` (case and spaces forgiven)."""
-    if not _ZONES_BY_FOLDED_NAME:
-        _ZONES_BY_FOLDED_NAME.update({name.casefold(): name for name in available_timezones()})
-    key = clean_text(raw).replace(" ", "_").casefold()
-    name = _ZONES_BY_FOLDED_NAME.get(key)
-    if name is None:
-        return Problem(
-            N_("I don't know that time zone. Please type a name like Europe/Rome or Asia/Shanghai.")
-        )
-    return Valid(name)
