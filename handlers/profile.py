@@ -19,7 +19,8 @@ async def profile_card(turn: Turn) -> None:
     lines = [bold(t.gettext("Your profile"))]
     for field in (*EDITABLE_FIELDS, CONSENT):
         value = await field.current(turn)
-        lines.append(f"{bold(t.gettext(field.label))}: {value if value is not None else '—'}")
+        line = t.gettext("{label}: {value}")
+        lines.append(line.format(label=bold(t.gettext(field.label)), value=value or "—"))
     buttons = [Button(t.gettext(field.label), f"{EDIT}|{field.key}") for field in EDITABLE_FIELDS]
     rows = tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
     turn.say("\n".join(lines) + "\n\n" + t.gettext("Tap a field to change it."), rows)
