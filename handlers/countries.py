@@ -64,7 +64,7 @@ def country_name(code: str | None, t: Translator) -> str:
     """The country's name in the reader's language."""
     if not code:
         return ""
-    return t.locale.territories.get(code, code)
+    return str(t.locale.territories.get(code, code))
 
 
 def guess_time_zone(country: str | None) -> str | None:
