@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from babel.lists import format_list
+
 from handlers.context import Turn
 from handlers.countries import check_country, country_name, guess_time_zone
 from handlers.i18n import N_, SUPPORTED_LOCALES, translator
@@ -303,8 +305,12 @@ class ToggleField(Field):
 
     async def current(self, turn: Turn) -> str | None:
         chosen = set(await self.selected(turn))
-        labels = [c.label for c in self.choices(turn) if c.value in chosen]
-        return escape(", ".join(labels)) if labels else None
+        names = [self.name_in_text(turn, c) for c in self.choices(turn) if c.value in chosen]
+        return escape(format_list(names, locale=turn.t.locale)) if names else None
+
+    def name_in_text(self, turn: Turn, choice: Choice) -> str:
+        """How an option is written inside a sentence (labels may be capitalised)."""
+        return choice.label
 
 
 SPOKEN_LANGUAGES = ("it", "en", "zh", "fr", "de", "es")
@@ -323,6 +329,9 @@ class SpokenLanguagesField(ToggleField):
 
     async def selected(self, turn: Turn) -> list[str]:
         return list(turn.participant.languages_spoken or [])
+
+    def name_in_text(self, turn: Turn, choice: Choice) -> str:
+        return turn.t.language_name(choice.value)
 
     async def save(self, turn: Turn, values: list[str]) -> None:
         turn.participant.languages_spoken = [c for c in SPOKEN_LANGUAGES if c in values]
@@ -349,7 +358,7 @@ class InterestAreasField(ToggleField):
         codes = await self.selected(turn)
         areas = await turn.taxonomy.areas_by_code(codes)
         names = [_area_name(a.names, turn.participant.locale) for a in areas]
-        return escape(", ".join(names)) if names else None
+        return escape(format_list(names, locale=turn.t.locale)) if names else None
 
 
 def _area_name(names: dict[str, Any], locale: str) -> str:

@@ -33,7 +33,7 @@ ORG_TYPES: dict[str, str] = {
     "university": N_("University"),
     "research_centre": N_("Research centre"),
     "public_body": N_("Public body"),
-    "investor": N_("Investor"),
+    "investor": N_("Investor / fund"),
     "other": N_("Other"),
 }
 
@@ -66,7 +66,7 @@ class TimeZoneField(Field):
         if not zone:
             return None
         return fmt(
-            turn.t.gettext("{zone}, now {time}"),
+            turn.t.gettext("{zone} – currently {time}"),
             zone=zone_label(zone, turn.t),
             time=clock(turn.now, turn.t, zone),
         )
@@ -85,7 +85,9 @@ ORG_TYPE = ChoiceField(
     N_("What kind of organisation is it?"), ORG_TYPES,
 )  # fmt: skip
 COUNTRY = CountryField()
-CITY = TextField("city", "city", N_("City"), N_("In which city?"), min_length=1, max_length=100)
+CITY = TextField(
+    "city", "city", N_("City"), N_("In which city are you based?"), min_length=1, max_length=100
+)
 EMAIL = EmailField(
     "email", "email", N_("E-mail"), N_("What is your e-mail address?"), max_length=254
 )
@@ -99,19 +101,19 @@ WEBSITE = WebsiteField(
     N_("Your organisation's website (optional)? Type it or skip."), optional=True,
 )  # fmt: skip
 PROFILE = TextField(
-    "profile", "profile", N_("Profile"),
+    "profile", "profile", N_("Description"),
     N_("Describe your organisation and its work in a few sentences (at most 1,000 characters)."),
-    min_length=20, max_length=1000, multiline=True,
+    min_length=10, max_length=1000, multiline=True,
 )  # fmt: skip
 OFFER = TextField(
     "offer", "offer", N_("What you offer"),
     N_("What do you offer partners? Technology, expertise, products, investment…"),
-    min_length=5, max_length=500, multiline=True,
+    min_length=3, max_length=500, multiline=True,
 )  # fmt: skip
 SEEK = TextField(
     "seek", "seek", N_("What you seek"),
     N_("What are you looking for? Partners, customers, funding, research collaborations…"),
-    min_length=5, max_length=500, multiline=True,
+    min_length=3, max_length=500, multiline=True,
 )  # fmt: skip
 SPOKEN = SpokenLanguagesField()
 INTERPRETER = YesNoField(

@@ -22,7 +22,7 @@ PRIVACY_NOTICE = N_(
     "Ponte stores the profile you gave here to arrange matchmaking meetings. Your profile "
     "(name, organisation, type, country, city, interests, what you offer and seek, "
     "languages) is shown to possible partners, including partners in the other country "
-    "(Italy or China), as the EU GDPR and China's PIPL require us to tell you. Your e-mail "
+    "(Italy or China); the EU GDPR and China's PIPL require us to tell you this. Your e-mail "
     "address, phone number and website are shared only with partners whose meeting request "
     "you have accepted.\n\n"
     "You can see your data with /mydata, correct it with /profile and erase it with "
@@ -143,14 +143,15 @@ def _resume_point(turn: Turn) -> dict[str, Any]:
 
 
 async def confirm_erase(turn: Turn, value: str) -> bool:
-    """Handle the confirmation buttons; returns whether the user is still in a flow to resume.
+    """Answer the confirmation (the caller checked the user is being asked it).
 
-    Stale presses (not in the confirmation step) change nothing.
+    Returns whether the user went back into a flow whose question should be asked again.
     """
     t = turn.t
-    if turn.flow != ERASE_FLOW or value not in {"yes", "no"}:
-        turn.notice(t.gettext("This button is no longer active."))
-        return True
+    if value not in {"yes", "no"}:
+        turn.say(t.gettext("Please choose one of the options below."))
+        erase_prompt(turn)
+        return False
     if value == "yes":
         await turn.people.erase(turn.participant)
         turn.erased = True

@@ -49,7 +49,7 @@ async def ask(
         parts.append(field.question(turn))
     current = await field.current(turn) if editing else None
     if editing:
-        parts.append(t.gettext("Now: {value}").format(value=current or "—"))
+        parts.append(t.gettext("Current: {value}").format(value=current or "—"))
     first = position is not None and position[0] == 1
     rows = await _choice_rows(turn, field)
     rows += _navigation(turn, field, editing, has_value=current is not None, first=first)

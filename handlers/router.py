@@ -44,7 +44,7 @@ from storage.repositories import ParticipantRepository, TaxonomyRepository
 log = logging.getLogger(__name__)
 
 APOLOGY = N_("Sorry, something went wrong on our side. Your answers are safe; please try again.")
-STALE_BUTTON = N_("That button belongs to an earlier message.")
+STALE_BUTTON = N_("That button is from an earlier message and no longer works.")
 
 
 class Core:
@@ -167,7 +167,7 @@ class Core:
 
     async def _profile(self, turn: Turn, _args: str) -> None:
         if not turn.registered:
-            turn.say(turn.t.gettext("Your profile is ready once registration is complete."))
+            turn.say(turn.t.gettext("You can see your profile once registration is complete."))
             await registration.start(turn, new=False)
             return
         turn.go("idle")
@@ -197,7 +197,9 @@ class Core:
                 await profile.start_edit(turn, field)
             return
         if key == privacy.ERASE_FLOW:
-            if await privacy.confirm_erase(turn, value):
+            if turn.flow != privacy.ERASE_FLOW:
+                await self._stale(turn)
+            elif await privacy.confirm_erase(turn, value):
                 await self._ask_again(turn)
             return
         field = self._active_field(turn)

@@ -135,6 +135,6 @@ class ConsoleChannel:
 def _label_forms(label: str) -> set[str]:
     """Ways to type a button's label: as shown, without the toggle mark, without a count."""
     label = label.casefold()
-    bare = label.removeprefix("✅ ").removeprefix("⬜ ")
+    bare = label.removeprefix("✅ ").removeprefix("⬜ ").removeprefix("« ").removesuffix(" »")
     head = re.split(r"\s*[(（]", bare, maxsplit=1)[0]
     return {label, bare, head.strip()}
