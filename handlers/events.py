@@ -66,7 +66,26 @@ class UnsupportedMessage:
     kind: str
 
 
-IncomingEvent = TextMessage | CommandMessage | ButtonPress | ContactShared | UnsupportedMessage
+@dataclass(frozen=True, slots=True)
+class ReachabilityChanged:
+    """The user blocked (``reachable=False``) or unblocked the bot, or a send to them failed.
+
+    Only known participants are updated; nobody is created by this event and nothing is
+    answered.
+    """
+
+    sender: Sender
+    reachable: bool
+
+
+IncomingEvent = (
+    TextMessage
+    | CommandMessage
+    | ButtonPress
+    | ContactShared
+    | UnsupportedMessage
+    | ReachabilityChanged
+)
 
 
 def parse_text(sender: Sender, text: str) -> TextMessage | CommandMessage:

@@ -53,7 +53,15 @@ async def ask(
     first = position is not None and position[0] == 1
     rows = await _choice_rows(turn, field)
     rows += _navigation(turn, field, editing, has_value=current is not None, first=first)
-    turn.say("\n\n".join(parts), rows, edit=edit, contact_button=field.contact_button(turn))
+    turn.say("\n\n".join(parts), rows, edit=edit)
+    contact = field.contact_button(turn)
+    if contact:
+        # A separate message: on Telegram a contact button lives on a reply keyboard, which
+        # cannot share a message with the inline buttons above.
+        turn.say(
+            t.gettext("Or share this account's phone number with the button below."),
+            contact_button=contact,
+        )
 
 
 async def _choice_rows(turn: Turn, field: Field) -> Rows:

@@ -61,7 +61,12 @@ class Notice:
 
 @dataclass(slots=True)
 class Response:
-    """Everything the core answers to one event."""
+    """Everything the core answers to one event.
+
+    ``language`` is set when the user's language changed while handling the event, so a
+    channel can localise what it shows outside messages (Telegram's command menu).
+    """
 
     replies: list[Reply] = field(default_factory=list)
     notice: Notice | None = None
+    language: str | None = None

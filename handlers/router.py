@@ -19,6 +19,7 @@ from handlers.events import (
     CommandMessage,
     ContactShared,
     IncomingEvent,
+    ReachabilityChanged,
     Sender,
     TextMessage,
     UnsupportedMessage,
@@ -74,9 +75,16 @@ class Core:
             locale = negotiate_locale(sender.language_hint)
             try:
                 async with self.sessions() as session, session.begin():
+                    if isinstance(event, ReachabilityChanged):
+                        await ParticipantRepository(session).set_reachable(
+                            sender.channel, sender.user_id, event.reachable
+                        )
+                        return Response()
                     turn = await self._open(session, sender)
                     locale = turn.participant.locale
                     await self._dispatch(turn, event)
+                    if not turn.erased and turn.participant.locale != locale:
+                        turn.response.language = turn.participant.locale
                     return turn.response
             except Exception:
                 log.exception("event from %s:%s failed: %r", sender.channel, sender.user_id, event)
@@ -87,6 +95,8 @@ class Core:
         participant, created = await people.get_or_create(
             sender.channel, sender.user_id, sender.chat_id, negotiate_locale(sender.language_hint)
         )
+        if not participant.active:
+            participant.active = True  # they are writing to us, so they can be reached again
         state = await people.state_of(participant)
         turn = Turn(
             session=session,
@@ -110,6 +120,8 @@ class Core:
                 await self._text(turn, text)
             case ContactShared(phone=phone, contact_user_id=owner):
                 await self._contact(turn, phone, owner in (None, event.sender.user_id))
+            case ReachabilityChanged():
+                pass  # handled before a turn is opened
             case UnsupportedMessage():
                 turn.say(turn.t.gettext("I can only read text messages and button presses."))
                 await self._ask_again(turn)

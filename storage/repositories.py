@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -72,6 +72,15 @@ class ParticipantRepository:
         if participant is None:
             raise RuntimeError(f"participant {channel}:{external_id} vanished while being created")
         return participant, created
+
+    async def set_reachable(self, channel: str, external_id: str, reachable: bool) -> bool:
+        """Mark a known participant (un)reachable; ``False`` when there is no such participant."""
+        result = await self.session.execute(
+            update(Participant)
+            .where(Participant.channel == channel, Participant.external_id == external_id)
+            .values(active=reachable, updated_at=utcnow())
+        )
+        return bool(getattr(result, "rowcount", 0))
 
     async def state_of(self, participant: Participant) -> ConversationState:
         """The participant's conversation state, created idle when missing."""

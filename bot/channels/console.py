@@ -101,11 +101,11 @@ class ConsoleChannel:
             self._write(f"  ({response.notice.text})")
         choices: list[Button] = []
         for reply in response.replies:
-            choices = self._render_reply(reply) or choices
-        # Numbers always refer to the choices on screen now, never to an older message.
+            choices += self._render_reply(reply, first_number=len(choices) + 1)
+        # Numbers always refer to the choices of the latest answer, never to an older one.
         self.choices = choices
 
-    def _render_reply(self, reply: Reply) -> list[Button]:
+    def _render_reply(self, reply: Reply, first_number: int) -> list[Button]:
         self._write("")
         for line in to_plain_text(reply.text).splitlines() or [""]:
             self._write(f"Ponte ▸ {line}" if line else "Ponte ▸")
@@ -114,11 +114,11 @@ class ConsoleChannel:
         buttons = reply.all_buttons()
         if reply.contact_button:
             buttons.append(Button(reply.contact_button, CONTACT_CHOICE))
-        self._show_choices(buttons)
+        self._show_choices(buttons, first_number)
         return buttons
 
-    def _show_choices(self, buttons: Sequence[Button]) -> None:
-        for number, button in enumerate(buttons, start=1):
+    def _show_choices(self, buttons: Sequence[Button], first_number: int) -> None:
+        for number, button in enumerate(buttons, start=first_number):
             self._write(f"   [{number}] {button.label}")
 
     def _save(self, filename: str, content: bytes) -> None:
