@@ -114,9 +114,11 @@ async def _console(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _telegram(settings: Settings) -> int:
-    print(
-        "ponte: the Telegram channels are not part of this version yet; unset "
-        "TELEGRAM_BOT_TOKEN to use the console channel.",
-        file=sys.stderr,
-    )
-    return 2
+    from bot.channels.telegram.run import serve
+
+    app = await build_app(settings)
+    try:
+        await serve(app)
+    finally:
+        await app.close()
+    return 0

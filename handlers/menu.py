@@ -21,6 +21,15 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 
 SET_LANGUAGE = "setlang"
 
+BOT_SHORT_DESCRIPTION = N_(
+    "Find partners for Italy–China science and technology cooperation, in your language."
+)
+BOT_DESCRIPTION = N_(
+    "Ponte registers startups, companies, universities and research centres from Italy and "
+    "China for matchmaking: your profile, what you offer and seek, your interest areas. "
+    "In Italian, English or Chinese. Press Start to begin."
+)
+
 
 def help_text(turn: Turn) -> str:
     """The list of commands, in the reader's language."""

@@ -63,10 +63,12 @@ class Notice:
 class Response:
     """Everything the core answers to one event.
 
-    ``language`` is set when the user's language changed while handling the event, so a
-    channel can localise what it shows outside messages (Telegram's command menu).
+    ``locale`` is the user's language after the event (for anything the channel words
+    itself); ``language_changed`` says it changed during the event, so a channel can
+    localise what it shows outside messages (Telegram's command menu).
     """
 
     replies: list[Reply] = field(default_factory=list)
     notice: Notice | None = None
-    language: str | None = None
+    locale: str | None = None
+    language_changed: bool = False

@@ -83,12 +83,13 @@ class Core:
                     turn = await self._open(session, sender)
                     locale = turn.participant.locale
                     await self._dispatch(turn, event)
-                    if not turn.erased and turn.participant.locale != locale:
-                        turn.response.language = turn.participant.locale
+                    if not turn.erased:
+                        turn.response.locale = turn.participant.locale
+                        turn.response.language_changed = turn.participant.locale != locale
                     return turn.response
             except Exception:
                 log.exception("event from %s:%s failed: %r", sender.channel, sender.user_id, event)
-                return Response(replies=[Reply(translator(locale).gettext(APOLOGY))])
+                return Response(replies=[Reply(translator(locale).gettext(APOLOGY))], locale=locale)
 
     async def _open(self, session: AsyncSession, sender: Sender) -> Turn:
         people = ParticipantRepository(session)

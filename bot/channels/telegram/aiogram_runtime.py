@@ -1,0 +1,215 @@
+"""Ponte on aiogram 3: a transport over ``aiogram.Bot`` and a router that feeds the bridge."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from aiogram import Bot, Dispatcher, Router
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    BufferedInputFile,
+    InlineKeyboardMarkup,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    TelegramObject,
+    Update,
+)
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
+
+from bot.channels.telegram.bridge import ALLOWED_UPDATES, TelegramBridge
+from bot.channels.telegram.runtime import WebhookConfig
+from bot.channels.telegram.transport import (
+    Blocked,
+    NotModified,
+    Rejected,
+    RetryLater,
+    TelegramError,
+    Transient,
+)
+from handlers.router import Core
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+
+
+async def _translated(call: Callable[[], Awaitable[T]]) -> T:
+    """Run a Bot call, turning aiogram's exceptions into the bridge's."""
+    try:
+        return await call()
+    except TelegramForbiddenError as exc:
+        raise Blocked(exc.message) from exc
+    except TelegramRetryAfter as exc:
+        raise RetryLater(exc.message, float(exc.retry_after)) from exc
+    except TelegramBadRequest as exc:
+        if "message is not modified" in exc.message:
+            raise NotModified(exc.message) from exc
+        raise Rejected(exc.message) from exc
+    except (TelegramServerError, TelegramNetworkError) as exc:
+        raise Transient(str(exc)) from exc
+    except TelegramAPIError as exc:
+        raise Rejected(exc.message) from exc
+
+
+def _markup(data: dict[str, Any] | None) -> Markup | None:
+    if data is None:
+        return None
+    if "inline_keyboard" in data:
+        return InlineKeyboardMarkup.model_validate(data)
+    if "keyboard" in data:
+        return ReplyKeyboardMarkup.model_validate(data)
+    return ReplyKeyboardRemove.model_validate(data)
+
+
+class AiogramTransport:
+    """The bridge's Bot API calls, made through an ``aiogram.Bot``."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def bot_username(self) -> str:
+        me = await _translated(self.bot.get_me)
+        return me.username or ""
+
+    async def send_message(self, chat_id: int, text: str, markup: dict[str, Any] | None) -> int:
+        sent = await _translated(
+            lambda: self.bot.send_message(chat_id, text, reply_markup=_markup(markup))
+        )
+        return sent.message_id
+
+    async def edit_message(
+        self, chat_id: int, message_id: int, text: str, markup: dict[str, Any] | None
+    ) -> None:
+        inline = _markup(markup)
+        assert inline is None or isinstance(inline, InlineKeyboardMarkup)
+        await _translated(
+            lambda: self.bot.edit_message_text(
+                text=text, chat_id=chat_id, message_id=message_id, reply_markup=inline
+            )
+        )
+
+    async def answer_callback(self, callback_id: str, text: str | None) -> None:
+        await _translated(lambda: self.bot.answer_callback_query(callback_id, text=text))
+
+    async def send_document(
+        self, chat_id: int, filename: str, content: bytes, caption: str | None
+    ) -> None:
+        document = BufferedInputFile(content, filename=filename)
+        await _translated(lambda: self.bot.send_document(chat_id, document, caption=caption))
+
+    async def set_commands(
+        self, commands: list[tuple[str, str]], language_code: str | None, chat_id: int | None
+    ) -> None:
+        menu = [BotCommand(command=name, description=text) for name, text in commands]
+        scope = BotCommandScopeChat(chat_id=chat_id) if chat_id else BotCommandScopeDefault()
+        await _translated(
+            lambda: self.bot.set_my_commands(menu, scope=scope, language_code=language_code)
+        )
+
+    async def set_descriptions(
+        self, description: str, short_description: str, language_code: str | None
+    ) -> None:
+        await _translated(
+            lambda: self.bot.set_my_description(description, language_code=language_code)
+        )
+        await _translated(
+            lambda: self.bot.set_my_short_description(
+                short_description, language_code=language_code
+            )
+        )
+
+
+def build_bot(token: str, api_base: str) -> Bot:
+    """An aiogram ``Bot`` for ``api_base`` (api.telegram.org, or a local Bot API server)."""
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
+    defaults = DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True)
+    return Bot(token, session=session, default=defaults)
+
+
+def build_router(bridge: TelegramBridge) -> Router:
+    """One router: every update Ponte handles goes to the bridge as Bot API JSON."""
+    router = Router(name="ponte")
+
+    async def to_bridge(_event: TelegramObject, event_update: Update) -> None:
+        await bridge.process(event_update.model_dump(mode="json", exclude_none=True, by_alias=True))
+
+    router.message.register(to_bridge)
+    router.callback_query.register(to_bridge)
+    router.my_chat_member.register(to_bridge)
+    return router
+
+
+class AiogramRuntime:
+    """Ponte served by aiogram, by long polling or by webhook."""
+
+    def __init__(
+        self, core: Core, token: str, api_base: str, webhook: WebhookConfig | None
+    ) -> None:
+        self.bot = build_bot(token, api_base)
+        self.bridge = TelegramBridge(core, AiogramTransport(self.bot))
+        self.dispatcher = Dispatcher()
+        self.dispatcher.include_router(build_router(self.bridge))
+        self.webhook = webhook
+        self._polling: asyncio.Task[None] | None = None
+        self._site_runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        username = await self.bridge.transport.bot_username()
+        log.info("aiogram runtime for @%s", username)
+        await self.bridge.set_up_profile()
+        if self.webhook is None:
+            await _translated(lambda: self.bot.delete_webhook(drop_pending_updates=False))
+            self._polling = asyncio.create_task(
+                self.dispatcher.start_polling(
+                    self.bot,
+                    handle_signals=False,
+                    close_bot_session=False,
+                    allowed_updates=ALLOWED_UPDATES,
+                    polling_timeout=25,
+                )
+            )
+            return
+        app = web.Application()
+        SimpleRequestHandler(
+            dispatcher=self.dispatcher, bot=self.bot, secret_token=self.webhook.secret
+        ).register(app, path=self.webhook.path)
+        self._site_runner = web.AppRunner(app)
+        await self._site_runner.setup()
+        await web.TCPSite(self._site_runner, self.webhook.host, self.webhook.port).start()
+        hook = self.webhook
+        await _translated(
+            lambda: self.bot.set_webhook(
+                hook.url, secret_token=hook.secret, allowed_updates=ALLOWED_UPDATES
+            )
+        )
+
+    async def stop(self) -> None:
+        if self._polling is not None:
+            await self.dispatcher.stop_polling()
+            await asyncio.wait([self._polling], timeout=30)
+        await self.bridge.drain()
+        if self._site_runner is not None:
+            try:
+                await _translated(lambda: self.bot.delete_webhook())
+            except TelegramError as exc:
+                log.warning("could not delete the webhook: %s", exc)
+            await self._site_runner.cleanup()
+        await self.bot.session.close()

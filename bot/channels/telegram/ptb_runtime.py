@@ -1,0 +1,190 @@
+"""Ponte on python-telegram-bot 22: a transport over ``telegram.Bot`` and a catch-all handler."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    InlineKeyboardMarkup,
+    InputFile,
+    LinkPreviewOptions,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram import error as ptb_error
+from telegram.constants import ParseMode
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
+
+from bot.channels.telegram.bridge import ALLOWED_UPDATES, TelegramBridge
+from bot.channels.telegram.runtime import WebhookConfig
+from bot.channels.telegram.transport import Blocked, NotModified, Rejected, RetryLater, Transient
+from handlers.router import Core
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+# Updates handled at once; a user's own updates are still ordered by the bridge.
+CONCURRENT_UPDATES = 256
+
+
+async def _translated(call: Callable[[], Awaitable[T]]) -> T:
+    """Run a Bot call, turning python-telegram-bot's exceptions into the bridge's."""
+    try:
+        return await call()
+    except ptb_error.Forbidden as exc:
+        raise Blocked(exc.message) from exc
+    except ptb_error.RetryAfter as exc:
+        wait = exc.retry_after
+        seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+        raise RetryLater(exc.message, seconds) from exc
+    except ptb_error.BadRequest as exc:  # a subclass of NetworkError: check it first
+        if "message is not modified" in exc.message.lower():
+            raise NotModified(exc.message) from exc
+        raise Rejected(exc.message) from exc
+    except ptb_error.NetworkError as exc:  # time-outs, 5xx, connection failures
+        raise Transient(exc.message) from exc
+    except ptb_error.TelegramError as exc:
+        raise Rejected(exc.message) from exc
+
+
+def _markup(data: dict[str, Any] | None) -> Markup | None:
+    if data is None:
+        return None
+    if "inline_keyboard" in data:
+        return InlineKeyboardMarkup.de_json(data, None)
+    if "keyboard" in data:
+        return ReplyKeyboardMarkup.de_json(data, None)
+    return ReplyKeyboardRemove.de_json(data, None)
+
+
+class PTBTransport:
+    """The bridge's Bot API calls, made through a ``telegram.Bot``."""
+
+    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        self.bot = application.bot
+
+    async def bot_username(self) -> str:
+        me = await _translated(self.bot.get_me)
+        return me.username or ""
+
+    async def send_message(self, chat_id: int, text: str, markup: dict[str, Any] | None) -> int:
+        sent = await _translated(
+            lambda: self.bot.send_message(chat_id, text, reply_markup=_markup(markup))
+        )
+        return int(sent.message_id)
+
+    async def edit_message(
+        self, chat_id: int, message_id: int, text: str, markup: dict[str, Any] | None
+    ) -> None:
+        inline = _markup(markup)
+        assert inline is None or isinstance(inline, InlineKeyboardMarkup)
+        await _translated(
+            lambda: self.bot.edit_message_text(
+                text, chat_id=chat_id, message_id=message_id, reply_markup=inline
+            )
+        )
+
+    async def answer_callback(self, callback_id: str, text: str | None) -> None:
+        await _translated(lambda: self.bot.answer_callback_query(callback_id, text=text))
+
+    async def send_document(
+        self, chat_id: int, filename: str, content: bytes, caption: str | None
+    ) -> None:
+        document = InputFile(content, filename=filename)
+        await _translated(lambda: self.bot.send_document(chat_id, document, caption=caption))
+
+    async def set_commands(
+        self, commands: list[tuple[str, str]], language_code: str | None, chat_id: int | None
+    ) -> None:
+        menu = [BotCommand(name, text) for name, text in commands]
+        scope = BotCommandScopeChat(chat_id) if chat_id else BotCommandScopeDefault()
+        await _translated(
+            lambda: self.bot.set_my_commands(menu, scope=scope, language_code=language_code)
+        )
+
+    async def set_descriptions(
+        self, description: str, short_description: str, language_code: str | None
+    ) -> None:
+        await _translated(
+            lambda: self.bot.set_my_description(description, language_code=language_code)
+        )
+        await _translated(
+            lambda: self.bot.set_my_short_description(
+                short_description, language_code=language_code
+            )
+        )
+
+
+def build_application(token: str, api_base: str) -> Application[Any, Any, Any, Any, Any, Any]:
+    """A PTB application for ``api_base``; updates are handled concurrently."""
+    defaults = Defaults(
+        parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
+    )
+    return (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(f"{api_base}/bot")
+        .base_file_url(f"{api_base}/file/bot")
+        .defaults(defaults)
+        .concurrent_updates(CONCURRENT_UPDATES)
+        .build()
+    )
+
+
+class PTBRuntime:
+    """Ponte served by python-telegram-bot, by long polling or by webhook."""
+
+    def __init__(
+        self, core: Core, token: str, api_base: str, webhook: WebhookConfig | None
+    ) -> None:
+        self.application = build_application(token, api_base)
+        self.bridge = TelegramBridge(core, PTBTransport(self.application))
+        self.webhook = webhook
+
+        async def to_bridge(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+            await self.bridge.process(update.to_dict())
+
+        self.application.add_handler(TypeHandler(Update, to_bridge))
+
+    async def start(self) -> None:
+        await self.application.initialize()
+        username = await self.bridge.transport.bot_username()
+        log.info("python-telegram-bot runtime for @%s", username)
+        await self.bridge.set_up_profile()
+        updater = self.application.updater
+        assert updater is not None
+        if self.webhook is None:
+            await updater.start_polling(
+                allowed_updates=ALLOWED_UPDATES, timeout=25, drop_pending_updates=False
+            )
+        else:
+            await updater.start_webhook(
+                listen=self.webhook.host,
+                port=self.webhook.port,
+                url_path=self.webhook.path.lstrip("/"),
+                webhook_url=self.webhook.url,
+                secret_token=self.webhook.secret,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+        await self.application.start()
+
+    async def stop(self) -> None:
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if self.application.running:
+            await self.application.stop()  # waits for the updates in hand
+        await self.bridge.drain()
+        if self.webhook is not None:
+            try:
+                await _translated(lambda: self.application.bot.delete_webhook())
+            except Exception as exc:
+                log.warning("could not delete the webhook: %s", exc)
+        await self.application.shutdown()

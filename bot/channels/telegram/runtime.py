@@ -1,0 +1,49 @@
+"""What the runner needs from a framework runtime, and the webhook settings both share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from bot.config import Settings
+
+
+class Runtime(Protocol):
+    """A framework that receives updates (polling or webhook) and feeds the bridge."""
+
+    async def start(self) -> None:
+        """Connect, set the bot's profile, start receiving updates."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop receiving, finish the updates in hand, remove the webhook, disconnect."""
+        ...
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    """Where Telegram sends updates and where Ponte listens for them."""
+
+    url: str
+    secret: str | None
+    host: str
+    port: int
+
+    @property
+    def path(self) -> str:
+        """The URL path Telegram posts to; the local server serves the same path."""
+        return urlsplit(self.url).path or "/"
+
+
+def webhook_config(settings: Settings) -> WebhookConfig | None:
+    """The webhook settings, or ``None`` for long polling."""
+    if not settings.webhook_url:
+        return None
+    host, _, port = settings.webhook_listen.rpartition(":")
+    return WebhookConfig(
+        url=settings.webhook_url,
+        secret=settings.webhook_secret,
+        host=host or "127.0.0.1",
+        port=int(port),
+    )

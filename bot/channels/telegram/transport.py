@@ -1,0 +1,114 @@
+"""What the bridge needs from a Telegram framework, and the errors it must report.
+
+Each runtime implements :class:`Transport` with its framework's bot object and translates
+the framework's exceptions into the ones below, so the error policy is written once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class TelegramError(Exception):
+    """A Bot API call failed; the message is Telegram's description."""
+
+
+class Blocked(TelegramError):
+    """403: the user blocked the bot or deleted their account."""
+
+
+class RetryLater(TelegramError):
+    """429: flood control; try again after ``retry_after`` seconds."""
+
+    def __init__(self, description: str, retry_after: float) -> None:
+        super().__init__(description)
+        self.retry_after = retry_after
+
+
+class Transient(TelegramError):
+    """5xx or a network failure: the same call may succeed later."""
+
+
+class NotModified(TelegramError):
+    """400 "message is not modified": the edit would change nothing."""
+
+
+class Rejected(TelegramError):
+    """Any other 4xx: the request itself is wrong and retrying will not help."""
+
+
+class Transport(Protocol):
+    """The Bot API calls Ponte makes, in Bot API JSON terms."""
+
+    async def bot_username(self) -> str:
+        """``getMe``'s username."""
+        ...
+
+    async def send_message(self, chat_id: int, text: str, markup: dict[str, Any] | None) -> int:
+        """``sendMessage`` in HTML parse mode, without link previews; returns the message id."""
+        ...
+
+    async def edit_message(
+        self, chat_id: int, message_id: int, text: str, markup: dict[str, Any] | None
+    ) -> None:
+        """``editMessageText`` in HTML parse mode."""
+        ...
+
+    async def answer_callback(self, callback_id: str, text: str | None) -> None:
+        """``answerCallbackQuery``."""
+        ...
+
+    async def send_document(
+        self, chat_id: int, filename: str, content: bytes, caption: str | None
+    ) -> None:
+        """``sendDocument`` with an uploaded file and an HTML caption."""
+        ...
+
+    async def set_commands(
+        self, commands: list[tuple[str, str]], language_code: str | None, chat_id: int | None
+    ) -> None:
+        """``setMyCommands`` for everyone (``chat_id`` None) or one private chat."""
+        ...
+
+    async def set_descriptions(
+        self, description: str, short_description: str, language_code: str | None
+    ) -> None:
+        """``setMyDescription`` and ``setMyShortDescription``."""
+        ...
+
+
+async def with_retries(
+    call: Callable[[], Awaitable[T]],
+    *,
+    attempts: int = 5,
+    base_delay: float = 0.5,
+    max_delay: float = 30.0,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> T:
+    """Run ``call``, waiting out 429s as told and retrying transient failures with backoff.
+
+    Other errors (blocked, rejected, not modified) are raised at once: retrying them cannot
+    help.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return await call()
+        except RetryLater as exc:
+            if attempt == attempts:
+                raise
+            delay = min(exc.retry_after, max_delay)
+            log.warning("Telegram asked to wait %.1f s (attempt %d/%d)", delay, attempt, attempts)
+        except Transient as exc:
+            if attempt == attempts:
+                raise
+            delay = min(base_delay * 2 ** (attempt - 1), max_delay) * (0.5 + random.random() / 2)
+            log.warning("Telegram call failed (%s); retrying in %.2f s", exc, delay)
+        await sleep(delay)
+    raise AssertionError("unreachable")
