@@ -15,6 +15,10 @@ from storage.repositories import ParticipantRepository, TaxonomyRepository
 
 Rows = tuple[tuple[Button, ...], ...]
 
+START_PAYLOAD = "start_payload"
+LASTING_KEYS = (START_PAYLOAD,)
+"""Scratch data kept across flows: a deep link's payload waits for registration to finish."""
+
 
 @dataclass(frozen=True, slots=True)
 class AreaOption:
@@ -71,10 +75,14 @@ class Turn:
         self.response.notice = Notice(text)
 
     def go(self, flow: str, step: str | None = None, **data: Any) -> None:
-        """Move the participant to ``flow``/``step``, replacing the flow's scratch data."""
+        """Move the participant to ``flow``/``step``, replacing the flow's scratch data.
+
+        Keys in :data:`LASTING_KEYS` survive the move.
+        """
+        lasting = {key: self.state.data[key] for key in LASTING_KEYS if key in self.state.data}
         self.state.flow = flow
         self.state.step = step
-        self.state.data = dict(data)
+        self.state.data = {**lasting, **data}
 
     @property
     def flow(self) -> str:

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers import menu, privacy, profile, registration
-from handlers.context import AreaOption, Turn
+from handlers.context import START_PAYLOAD, AreaOption, Turn
 from handlers.events import (
     ButtonPress,
     CommandMessage,
@@ -152,7 +152,7 @@ class Core:
     async def _start(self, turn: Turn, args: str) -> None:
         if args:
             # Kept for the flows that use deep links (events); stored, never trusted.
-            turn.state.data = {**turn.state.data, "start_payload": args[:64]}
+            turn.state.data = {**turn.state.data, START_PAYLOAD: args[:64]}
         if turn.registered and turn.flow != "idle":
             turn.go("idle")
         await registration.start(turn, new=turn.created)

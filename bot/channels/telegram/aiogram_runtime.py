@@ -13,6 +13,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
@@ -63,7 +64,8 @@ async def _translated(call: Callable[[], Awaitable[T]]) -> T:
         if "message is not modified" in exc.message:
             raise NotModified(exc.message) from exc
         raise Rejected(exc.message) from exc
-    except (TelegramServerError, TelegramNetworkError) as exc:
+    except (TelegramServerError, TelegramNetworkError, ClientDecodeError) as exc:
+        # ClientDecodeError: a proxy's HTML error page (502/504) instead of Bot API JSON.
         raise Transient(str(exc)) from exc
     except TelegramAPIError as exc:
         raise Rejected(exc.message) from exc

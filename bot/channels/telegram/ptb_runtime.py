@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -41,7 +42,9 @@ async def _translated(call: Callable[[], Awaitable[T]]) -> T:
     except ptb_error.Forbidden as exc:
         raise Blocked(exc.message) from exc
     except ptb_error.RetryAfter as exc:
-        wait = exc.retry_after
+        with warnings.catch_warnings():  # PTB 22 warns that the type will become timedelta
+            warnings.simplefilter("ignore")
+            wait = exc.retry_after
         seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
         raise RetryLater(exc.message, seconds) from exc
     except ptb_error.BadRequest as exc:  # a subclass of NetworkError: check it first
