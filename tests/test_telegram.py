@@ -271,3 +271,42 @@ async def test_webhook_mode_checks_the_secret(framework: str, tmp_path: Path) ->
             ids = (await session.scalars(select(Participant.external_id))).all()
         assert ids == [str(user.id)], "a forged update was processed"
     assert world.api.calls_to("deleteWebhook"), "the webhook is removed on stop"
+
+
+async def test_shutdown_finishes_the_update_in_hand(framework: str, tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'stop.db'}"
+    async with running_bot(framework, url) as world:
+        user = world.user(language_code="en")
+        await answer(world, user, lambda: user.send_command("/start"), "language")
+        world.api.set_latency(0.5, method="sendMessage")
+        user.press("language|en")
+        await world.until(
+            lambda: world.api.calls_to("answerCallbackQuery"), "the press being handled"
+        )
+        await world.runtime.stop()
+        assert shows_step(user, "name")(), (
+            "the reply to the update in hand was sent before stopping"
+        )
+        world.api.set_latency(0.0)
+        world.runtime.stop = _noop  # type: ignore[method-assign]
+
+
+async def _noop() -> None:
+    return None
+
+
+async def test_unknown_update_types_are_ignored(world: World) -> None:
+    user = world.user(language_code="en")
+    chat = {"id": user.id, "type": "private", "first_name": "Test"}
+    edited = {
+        "message_id": 1,
+        "date": 1,
+        "edit_date": 2,
+        "chat": chat,
+        "from": user.user_dict,
+        "text": "x",
+    }
+    world.api.enqueue_update({"edited_message": edited})
+    await answer(world, user, lambda: user.send_command("/start"), "language")
+    assert len([m for m in user.messages if m.from_bot]) == 2  # welcome and the question
+    no_bad_requests(world)

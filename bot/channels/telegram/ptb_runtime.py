@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
-import warnings
+import os
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
+
+# Opt in to PTB 23's time-delta durations now (``RetryAfter.retry_after`` and friends), as
+# PTB 22 recommends; without it every read of those fields warns.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 from telegram import (
     BotCommand,
@@ -42,9 +46,7 @@ async def _translated(call: Callable[[], Awaitable[T]]) -> T:
     except ptb_error.Forbidden as exc:
         raise Blocked(exc.message) from exc
     except ptb_error.RetryAfter as exc:
-        with warnings.catch_warnings():  # PTB 22 warns that the type will become timedelta
-            warnings.simplefilter("ignore")
-            wait = exc.retry_after
+        wait = exc.retry_after
         seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
         raise RetryLater(exc.message, seconds) from exc
     except ptb_error.BadRequest as exc:  # a subclass of NetworkError: check it first
