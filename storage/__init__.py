@@ -2,3 +2,6 @@
 
 This is the ground floor of the project: nothing here imports ``handlers`` or ``bot``.
 """
+
+# Every table must be known to ``Base.metadata`` whichever module is imported first.
+from storage import event_models as _event_models  # noqa: F401

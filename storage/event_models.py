@@ -1,0 +1,223 @@
+"""Events, their meeting slots and places, registrations, meeting requests and meetings.
+
+What must never happen is a constraint here, not only a check in code: a slot's table or
+link used twice, a person booked twice in one slot, one request turned into two meetings.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storage.models import Base, Participant, utcnow
+
+EVENT_MODES = ("in_person", "online", "hybrid")
+
+
+class Event(Base):
+    """A matchmaking event with its own time zone, mode and meeting grid."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    names: Mapped[dict[str, Any]] = mapped_column(JSON)
+    mode: Mapped[str] = mapped_column(String(16))
+    city: Mapped[str | None] = mapped_column(String(200))
+    venue: Mapped[str | None] = mapped_column(String(300))
+    time_zone: Mapped[str] = mapped_column(String(64))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    registration_deadline: Mapped[datetime]
+    meeting_minutes: Mapped[int] = mapped_column(Integer)
+    max_pending_requests: Mapped[int] = mapped_column(Integer, default=10)
+    request_ttl_hours: Mapped[int] = mapped_column(Integer, default=48)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    slots: Mapped[list[Slot]] = relationship(
+        back_populates="event", cascade="all, delete-orphan", order_by="Slot.starts_at"
+    )
+    places: Mapped[list[Place]] = relationship(
+        back_populates="event", cascade="all, delete-orphan", order_by="Place.position"
+    )
+
+
+class Slot(Base):
+    """One meeting time of an event (UTC); slots of an event never overlap."""
+
+    __tablename__ = "slots"
+    __table_args__ = (UniqueConstraint("event_id", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+
+    event: Mapped[Event] = relationship(back_populates="slots")
+
+
+class Place(Base):
+    """Where a meeting happens: a table or room on site, or an online meeting link."""
+
+    __tablename__ = "places"
+    __table_args__ = (UniqueConstraint("event_id", "label"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "table", "room" or "link"
+    label: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str | None] = mapped_column(String(400))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    event: Mapped[Event] = relationship(back_populates="places")
+
+
+class EventRegistration(Base):
+    """A participant taking part in an event."""
+
+    __tablename__ = "event_registrations"
+
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    )
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    event: Mapped[Event] = relationship(lazy="joined")
+
+
+class MeetingRequest(Base):
+    """One participant asking another for a meeting at an event; at most one per pair."""
+
+    __tablename__ = "meeting_requests"
+    __table_args__ = (UniqueConstraint("event_id", "requester_id", "invitee_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    requester_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
+    invitee_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
+    note: Mapped[str | None] = mapped_column(Text)
+    # pending → accepted | declined | expired | withdrawn
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]
+
+    requester: Mapped[Participant] = relationship(foreign_keys=[requester_id], lazy="joined")
+    invitee: Mapped[Participant] = relationship(foreign_keys=[invitee_id], lazy="joined")
+    event: Mapped[Event] = relationship(lazy="joined")
+
+
+class Meeting(Base):
+    """An accepted request and, once scheduled, its slot and place.
+
+    ``sequence`` grows with every change so calendar files replace the previous version;
+    ``uid`` never changes.
+    """
+
+    __tablename__ = "meetings"
+    __table_args__ = (UniqueConstraint("slot_id", "place_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("meeting_requests.id", ondelete="CASCADE"), unique=True
+    )
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    first_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
+    second_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
+    slot_id: Mapped[int | None] = mapped_column(ForeignKey("slots.id", ondelete="SET NULL"))
+    place_id: Mapped[int | None] = mapped_column(ForeignKey("places.id", ondelete="SET NULL"))
+    # scheduled | unscheduled (no free slot yet) | cancelled
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    uid: Mapped[str] = mapped_column(String(120), unique=True)
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    slot: Mapped[Slot | None] = relationship(lazy="joined")
+    place: Mapped[Place | None] = relationship(lazy="joined")
+    first: Mapped[Participant] = relationship(foreign_keys=[first_id], lazy="joined")
+    second: Mapped[Participant] = relationship(foreign_keys=[second_id], lazy="joined")
+    event: Mapped[Event] = relationship(lazy="joined")
+
+    def partner_of(self, participant_id: int) -> Participant:
+        """The other side of the meeting."""
+        return self.second if participant_id == self.first_id else self.first
+
+    def involves(self, participant_id: int) -> bool:
+        """Whether ``participant_id`` is one of the two sides."""
+        return participant_id in (self.first_id, self.second_id)
+
+
+class Booking(Base):
+    """A person's seat in a slot: the unique key makes double booking impossible."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (UniqueConstraint("slot_id", "participant_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), index=True
+    )
+    slot_id: Mapped[int] = mapped_column(ForeignKey("slots.id", ondelete="CASCADE"))
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
+
+
+class MeetingFeedback(Base):
+    """After the slot: did the meeting take place? (no-show data for organisers)."""
+
+    __tablename__ = "meeting_feedback"
+
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True
+    )
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True
+    )
+    took_place: Mapped[bool] = mapped_column(Boolean)
+    answered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OutboxMessage(Base):
+    """A message for someone other than the person who acted, written in the same
+    transaction as the change it reports, and delivered by the channel's sender.
+
+    ``not_before`` schedules it (after-meeting questions); ``topic`` lets a change withdraw
+    what no longer applies (a cancelled meeting's question); ``sent_at`` marks delivery.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(32), index=True)
+    chat_id: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    topic: Mapped[str | None] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    not_before: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    sent_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
