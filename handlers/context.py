@@ -42,6 +42,7 @@ class Turn:
     response: Response = field(default_factory=Response)
     created: bool = False
     erased: bool = False
+    outbox_written: bool = False
 
     @property
     def t(self) -> Translator:

@@ -10,6 +10,9 @@ from handlers.replies import Button
 
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", N_("Start or continue registration")),
+    ("partners", N_("Suggested partners at your event")),
+    ("agenda", N_("Your meetings")),
+    ("events", N_("Events you joined")),
     ("profile", N_("See and edit your profile")),
     ("language", N_("Change language")),
     ("mydata", N_("Download your data")),

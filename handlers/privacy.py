@@ -9,6 +9,7 @@ from handlers.context import Turn
 from handlers.fields import CHOOSE_AN_OPTION, Answer, Choice, Field, Outcome
 from handlers.i18n import N_
 from handlers.markup import bold, fmt
+from handlers.meetings import cancel_everything_of
 from handlers.replies import Button, Document
 from handlers.timefmt import when
 from handlers.validation import Problem
@@ -153,6 +154,7 @@ async def confirm_erase(turn: Turn, value: str) -> bool:
         erase_prompt(turn)
         return False
     if value == "yes":
+        await cancel_everything_of(turn)
         await turn.people.erase(turn.participant)
         turn.erased = True
         turn.say(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handlers.context import Turn
+from handlers.events_flow import join_pending_event
 from handlers.fields import Field, PhoneField
 from handlers.form import REGISTRATION_FIELDS
 from handlers.markup import bold, fmt
@@ -102,3 +103,4 @@ async def _complete(turn: Turn) -> None:
     turn.say(bold(t.gettext("Registration complete. Welcome to Ponte!")))
     await profile_card(turn)
     turn.say(help_text(turn))
+    await join_pending_event(turn)

@@ -6,13 +6,23 @@ everything else goes to the question the user is on.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers import menu, privacy, profile, registration
+from handlers import (
+    events_flow,
+    meetings,
+    menu,
+    partners,
+    privacy,
+    profile,
+    registration,
+    requests,
+)
 from handlers.context import START_PAYLOAD, AreaOption, Turn
 from handlers.events import (
     ButtonPress,
@@ -61,6 +71,19 @@ class Core:
         self.clock = clock
         self.areas: tuple[AreaOption, ...] = ()
         self._ordering = KeyedLock()
+        self.outbox_ready = asyncio.Event()
+        """Set when messages for other people were queued; channel senders wait on it."""
+
+    async def run_maintenance(self) -> int:
+        """Time-driven work: let unanswered requests lapse (both sides are told).
+
+        Returns how many requests lapsed. Safe to run from several processes at once.
+        """
+        async with self.sessions() as session, session.begin():
+            lapsed = await requests.expire_due(session, self.clock())
+        if lapsed:
+            self.outbox_ready.set()
+        return lapsed
 
     async def load_taxonomy(self) -> None:
         """Cache the active interest areas (call again after the taxonomy changes)."""
@@ -86,7 +109,9 @@ class Core:
                     if not turn.erased:
                         turn.response.locale = turn.participant.locale
                         turn.response.language_changed = turn.participant.locale != locale
-                    return turn.response
+                if turn.outbox_written:
+                    self.outbox_ready.set()  # committed: senders may deliver it now
+                return turn.response
             except Exception:
                 log.exception("event from %s:%s failed: %r", sender.channel, sender.user_id, event)
                 return Response(replies=[Reply(translator(locale).gettext(APOLOGY))], locale=locale)
@@ -147,7 +172,24 @@ class Core:
             "profile": self._profile,
             "mydata": self._mydata,
             "deleteme": self._deleteme,
+            "partners": self._registered_only(partners.show_partners),
+            "agenda": self._registered_only(meetings.agenda),
+            "events": self._registered_only(events_flow.list_my_events),
         }
+
+    def _registered_only(
+        self, action: Callable[[Turn], Awaitable[None]]
+    ) -> Callable[[Turn, str], Awaitable[None]]:
+        async def command(turn: Turn, _args: str) -> None:
+            if not turn.registered:
+                turn.say(turn.t.gettext("Please finish registration first: send /start."))
+                await self._ask_again(turn)
+                return
+            if turn.flow == requests.REQUEST_FLOW:
+                turn.go("idle")
+            await action(turn)
+
+        return command
 
     async def _start(self, turn: Turn, args: str) -> None:
         if args:
@@ -155,6 +197,9 @@ class Core:
             turn.state.data = {**turn.state.data, START_PAYLOAD: args[:64]}
         if turn.registered and turn.flow != "idle":
             turn.go("idle")
+        if turn.registered and args:
+            await events_flow.join_pending_event(turn)
+            return
         await registration.start(turn, new=turn.created)
 
     async def _help(self, turn: Turn, _args: str) -> None:
@@ -173,6 +218,8 @@ class Core:
         elif turn.flow == privacy.ERASE_FLOW:
             if await privacy.confirm_erase(turn, "no"):
                 await self._ask_again(turn)
+        elif turn.flow == requests.REQUEST_FLOW:
+            await requests.on_note_button(turn, "cancel")
         else:
             turn.say(turn.t.gettext("There is nothing to cancel."))
             if turn.flow != "idle":
@@ -209,6 +256,19 @@ class Core:
             else:
                 await profile.start_edit(turn, field)
             return
+        action = self._buttons().get(key)
+        if action is not None:
+            if turn.registered:
+                await action(turn, value)
+            else:
+                await self._stale(turn)
+            return
+        if key == requests.NOTE:
+            if turn.flow == requests.REQUEST_FLOW:
+                await requests.on_note_button(turn, value)
+            else:
+                await self._stale(turn)
+            return
         if key == privacy.ERASE_FLOW:
             if turn.flow != privacy.ERASE_FLOW:
                 await self._stale(turn)
@@ -220,6 +280,16 @@ class Core:
             await self._stale(turn)
             return
         await self._navigate(turn, field, value)
+
+    def _buttons(self) -> dict[str, Callable[[Turn, str], Awaitable[None]]]:
+        """Buttons that work whenever a registered user presses them (payloads re-checked)."""
+        return {
+            partners.PARTNERS: partners.on_partners_button,
+            partners.NEW_REQUEST: requests.start_request,
+            requests.ANSWER: requests.on_answer_button,
+            meetings.MEETING: meetings.on_meeting_button,
+            meetings.FEEDBACK: meetings.on_feedback_button,
+        }
 
     async def _navigate(self, turn: Turn, field: Field, value: str) -> None:
         editing = turn.flow == EDIT_FLOW
@@ -242,6 +312,8 @@ class Core:
         elif turn.flow == privacy.ERASE_FLOW:
             turn.say(turn.t.gettext("Please choose one of the options below."))
             privacy.erase_prompt(turn)
+        elif turn.flow == requests.REQUEST_FLOW:
+            await requests.on_note_text(turn, text)
         elif not turn.registered:
             await registration.start(turn, new=turn.created)
         else:
@@ -288,6 +360,8 @@ class Core:
             await profile.ask_edit(turn, field, edit=edit)
         elif turn.flow == privacy.ERASE_FLOW:
             privacy.erase_prompt(turn)
+        elif turn.flow == requests.REQUEST_FLOW:
+            await requests.ask_note_again(turn)
         else:
             return False
         return True

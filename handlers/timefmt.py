@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel.dates import format_date, format_time, get_timezone_location
+from babel.dates import (
+    format_date,
+    format_interval,
+    format_skeleton,
+    format_time,
+    get_timezone_location,
+)
 
 from handlers.i18n import Translator
 
@@ -41,3 +47,27 @@ def clock(moment: datetime, t: Translator, time_zone: str | None) -> str:
 def zone_label(time_zone: str, t: Translator) -> str:
     """A time zone as the reader knows it: ``Ora Italia``, ``China (Shanghai) Time``, ``意大利时间``."""
     return get_timezone_location(zone(time_zone), locale=t.locale)
+
+
+def day(moment: datetime, t: Translator, time_zone: str | None) -> str:
+    """The day of ``moment`` in the reader's zone: ``lun 14 dic 2026``, ``Mon, Dec 14, 2026``."""
+    local = moment.astimezone(zone(time_zone))
+    return format_skeleton("yMMMEd", local, locale=t.locale)
+
+
+def time_range(start: datetime, end: datetime, t: Translator, time_zone: str | None) -> str:
+    """``09:00–09:20`` in the reader's zone and locale."""
+    return format_interval(
+        start, end, "Hm" if _uses_24h(t) else "hm", tzinfo=zone(time_zone), locale=t.locale
+    )
+
+
+def _uses_24h(t: Translator) -> bool:
+    return "H" in str(t.locale.time_formats["short"])
+
+
+def date_range(first: date, last: date, t: Translator) -> str:
+    """An event's dates: ``15–16 dic 2026``, ``Dec 15 – 16, 2026``, ``2026年12月15日至16日``."""
+    if first == last:
+        return format_date(first, "medium", locale=t.locale)
+    return format_interval(first, last, "yMMMd", locale=t.locale)

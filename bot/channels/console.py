@@ -15,9 +15,13 @@ from typing import TextIO
 
 from handlers.events import ButtonPress, ContactShared, IncomingEvent, Sender, parse_text
 from handlers.markup import to_plain_text
+from handlers.notify import payload_to_reply
 from handlers.replies import Button, Reply, Response
 from handlers.router import Core
+from storage.models import utcnow
+from storage.outbox import OutboxRepository
 
+CHANNEL = "console"
 CONTACT_CHOICE = "\x00contact"  # marks the "share my phone" choice; never sent to the core
 
 
@@ -36,7 +40,7 @@ class ConsoleChannel:
     ) -> None:
         self.core = core
         self.sender = Sender(
-            channel="console",
+            channel=CHANNEL,
             user_id=user,
             chat_id=user,
             language_hint=language_hint,
@@ -48,15 +52,26 @@ class ConsoleChannel:
 
     async def run(self, *, send_start: bool = True) -> int:
         """Chat until end of input (Ctrl-D, or the end of a piped script)."""
+        await self._deliver_inbox()
         if send_start:
             await self._send(parse_text(self.sender, "/start"))
         while True:
             line = await self._read_line()
             if line is None:
                 return 0
+            await self.core.run_maintenance()
             event = await self._interpret(line)
             if event is not None:
                 await self._send(event)
+
+    async def _deliver_inbox(self) -> None:
+        """Show what other people's actions queued for this user (requests, confirmations)."""
+        async with self.core.sessions() as session, session.begin():
+            outbox = OutboxRepository(session)
+            due = await outbox.claim_due(CHANNEL, utcnow(), chat_id=self.sender.chat_id)
+            payloads = [message.payload for message in due]
+        if payloads:
+            self._render(Response(replies=[payload_to_reply(p) for p in payloads]), inbox=True)
 
     async def _read_line(self) -> str | None:
         if self.interactive:
@@ -95,20 +110,24 @@ class ConsoleChannel:
     async def _send(self, event: IncomingEvent) -> None:
         response = await self.core.handle(event)
         self._render(response)
+        await self._deliver_inbox()
 
-    def _render(self, response: Response) -> None:
+    def _render(self, response: Response, *, inbox: bool = False) -> None:
         if response.notice and response.notice.text and not response.replies:
             self._write(f"  ({response.notice.text})")
         choices: list[Button] = []
         for reply in response.replies:
-            choices += self._render_reply(reply, first_number=len(choices) + 1)
+            choices += self._render_reply(reply, first_number=len(choices) + 1, inbox=inbox)
         # Numbers always refer to the choices of the latest answer, never to an older one.
         self.choices = choices
 
-    def _render_reply(self, reply: Reply, first_number: int) -> list[Button]:
+    def _render_reply(
+        self, reply: Reply, first_number: int, *, inbox: bool = False
+    ) -> list[Button]:
         self._write("")
+        prefix = "Ponte 📬" if inbox else "Ponte ▸"
         for line in to_plain_text(reply.text).splitlines() or [""]:
-            self._write(f"Ponte ▸ {line}" if line else "Ponte ▸")
+            self._write(f"{prefix} {line}" if line else prefix)
         if reply.document is not None:
             self._save(reply.document.filename, reply.document.content)
         buttons = reply.all_buttons()

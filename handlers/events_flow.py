@@ -1,0 +1,86 @@
+"""Joining events by link (``/start <code>``) and ``/events``."""
+
+from __future__ import annotations
+
+from handlers.context import START_PAYLOAD, Turn
+from handlers.i18n import N_, Translator
+from handlers.ics import event_name
+from handlers.markup import bold, escape, fmt
+from handlers.timefmt import date_range, when
+from storage.event_models import Event
+from storage.matchmaking import MatchmakingRepository
+
+MODES = {"in_person": N_("In person"), "online": N_("Online"), "hybrid": N_("In person and online")}
+
+
+def event_summary(event: Event, t: Translator) -> str:
+    """Name, dates, mode and place of an event, as markup."""
+    lines = [bold(escape(event_name(event.names, t.code)))]
+    lines.append(escape(date_range(event.starts_on, event.ends_on, t)))
+    where = t.gettext(MODES.get(event.mode, MODES["online"]))
+    if event.mode != "online" and event.city:
+        where = f"{where} · {event.city}" + (f", {event.venue}" if event.venue else "")
+    lines.append(escape(where))
+    return "\n".join(lines)
+
+
+async def join_pending_event(turn: Turn) -> None:
+    """After ``/start <code>`` (or registration that followed it): join the event."""
+    data = dict(turn.state.data)  # a new dict: the JSON column is saved only when replaced
+    code = data.pop(START_PAYLOAD, None)
+    turn.state.data = data
+    if code:
+        await join_by_code(turn, str(code))
+
+
+async def join_by_code(turn: Turn, code: str) -> None:
+    """Register the (registered) participant into the event with ``code``."""
+    t = turn.t
+    repo = MatchmakingRepository(turn.session)
+    event = await repo.event_by_code(code)
+    if event is None:
+        turn.say(
+            fmt(
+                t.gettext("There is no event with the code “{code}”. Please check the link."),
+                code=code,
+            )
+        )
+        return
+    if turn.now >= event.registration_deadline:
+        turn.say(
+            event_summary(event, t)
+            + "\n\n"
+            + fmt(
+                t.gettext("Registration for this event closed on {date}."),
+                date=when(event.registration_deadline, t, turn.participant.time_zone),
+            )
+        )
+        return
+    joined = await repo.join(turn.participant, event)
+    status = (
+        t.gettext("You are now registered for this event.")
+        if joined
+        else t.gettext("You are already registered for this event.")
+    )
+    turn.say(
+        event_summary(event, t)
+        + "\n\n"
+        + status
+        + "\n"
+        + t.gettext("Use /partners to see suggested partners and /agenda for your meetings.")
+    )
+
+
+async def list_my_events(turn: Turn) -> None:
+    """``/events``: the events the participant joined."""
+    t = turn.t
+    events = await MatchmakingRepository(turn.session).events_of(turn.participant)
+    if not events:
+        turn.say(
+            t.gettext(
+                "You have not joined any event yet. Organisers share a link or QR code for "
+                "each event: open it to join."
+            )
+        )
+        return
+    turn.say("\n\n".join(event_summary(event, t) for event in events))

@@ -1,0 +1,68 @@
+"""Calendar files (.ics) for meetings, made with the icalendar library.
+
+One stable UID per meeting and a SEQUENCE that grows with every change, so calendar apps
+update the entry they already have; a cancelled meeting is sent as METHOD:CANCEL so it is
+removed. Times are written in the event's time zone with its VTIMEZONE included.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar, vCalAddress, vText
+from icalendar import Event as CalendarEvent
+
+from handlers.i18n import N_, Translator
+from handlers.replies import Document
+from storage.event_models import Meeting
+from storage.models import Participant
+
+SUMMARY = N_("Meeting with {name} ({organisation})")
+PRODUCT_ID = "-//Ponte//Italy-China matchmaking//EN"
+ORGANIZER = "mailto:noreply@ponte.invalid"
+
+
+def event_name(names: dict[str, object], locale: str) -> str:
+    """An event's name in ``locale``, falling back to English."""
+    return str(names.get(locale) or names.get("en") or next(iter(names.values()), ""))
+
+
+def meeting_calendar(
+    meeting: Meeting, viewer: Participant, t: Translator, now: datetime
+) -> Document:
+    """The .ics file of ``meeting`` for ``viewer``: an invitation, an update or a cancellation."""
+    cancelled = meeting.status == "cancelled"
+    partner = meeting.partner_of(viewer.id)
+    calendar = Calendar()
+    calendar.add("prodid", PRODUCT_ID)
+    calendar.add("version", "2.0")
+    calendar.add("method", "CANCEL" if cancelled else "REQUEST")
+    entry = CalendarEvent()
+    entry.add("uid", meeting.uid)
+    entry.add("sequence", meeting.sequence)
+    entry.add("dtstamp", now)
+    entry.add(
+        "summary",
+        t.gettext(SUMMARY).format(name=partner.name or "", organisation=partner.organisation or ""),
+    )
+    entry.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    organizer = vCalAddress(ORGANIZER)
+    organizer.params["cn"] = vText("Ponte")
+    entry.add("organizer", organizer)
+    if meeting.slot is not None:
+        zone = ZoneInfo(meeting.event.time_zone)
+        entry.add("dtstart", meeting.slot.starts_at.astimezone(zone))
+        entry.add("dtend", meeting.slot.ends_at.astimezone(zone))
+    if meeting.place is not None:
+        entry.add("location", meeting.place.url or meeting.place.label)
+        if meeting.place.url:
+            entry.add("url", meeting.place.url)
+    entry.add("description", event_name(meeting.event.names, viewer.locale))
+    calendar.add_component(entry)
+    calendar.add_missing_timezones()
+    return Document(
+        filename=f"ponte-meeting-{meeting.id}.ics",
+        content=calendar.to_ical(),
+        mime_type="text/calendar",
+    )

@@ -1,0 +1,295 @@
+"""Meetings: confirmation with a calendar file, cancel, another time, and "did it happen?"."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from handlers.context import Turn
+from handlers.i18n import N_, Translator
+from handlers.ics import meeting_calendar
+from handlers.markup import bold, escape, fmt
+from handlers.notify import notify, reader, reply_to_payload
+from handlers.replies import Button, Reply
+from handlers.timefmt import day, time_range, zone, zone_label
+from storage.event_models import Meeting
+from storage.matchmaking import MatchmakingRepository
+from storage.models import Participant
+from storage.outbox import OutboxRepository
+
+MEETING = "mt"
+FEEDBACK = "fb"
+FEEDBACK_DELAY = timedelta(minutes=5)
+STALE = N_("That button is from an earlier message and no longer works.")
+
+Build = Callable[[Translator, Participant], list[Reply]]
+
+
+def tell(turn: Turn, person: Participant, build: Build, *, topic: str | None = None) -> None:
+    """Show ``person`` what ``build`` writes, in their language: directly if they are the one
+    acting, else through the outbox."""
+    if person.id == turn.participant.id:
+        turn.response.replies.extend(build(turn.t, person))
+        return
+    for reply in build(reader(person), person):
+        notify(turn, person, reply, topic=topic)
+
+
+def when_text(meeting: Meeting, viewer: Participant, t: Translator) -> str:
+    """The meeting's day and time for ``viewer``, with the partner's time when it differs."""
+    if meeting.slot is None:
+        return escape(t.gettext("Time to be arranged by the organisers"))
+    start, end = meeting.slot.starts_at, meeting.slot.ends_at
+    mine = viewer.time_zone or meeting.event.time_zone
+    text = escape(
+        f"{day(start, t, mine)}, {time_range(start, end, t, mine)} ({zone_label(mine, t)})"
+    )
+    partner = meeting.partner_of(viewer.id)
+    theirs = partner.time_zone or meeting.event.time_zone
+    if offsets_differ(start, mine, theirs):
+        text += "\n" + fmt(
+            t.gettext("For {name}: {time} ({zone})"),
+            name=partner.name or "",
+            time=f"{day(start, t, theirs)}, {time_range(start, end, t, theirs)}",
+            zone=zone_label(theirs, t),
+        )
+    return text
+
+
+def offsets_differ(moment: datetime, first: str, second: str) -> bool:
+    """Whether two zones show different clock times at ``moment``."""
+    return moment.astimezone(zone(first)).utcoffset() != moment.astimezone(zone(second)).utcoffset()
+
+
+def meeting_text(meeting: Meeting, viewer: Participant, t: Translator, headline: str) -> str:
+    """Everything about the meeting for ``viewer``, contact details included (it is accepted)."""
+    partner = meeting.partner_of(viewer.id)
+    lines = [
+        bold(escape(headline)),
+        bold(escape(partner.name or "")) + " · " + escape(partner.organisation or ""),
+    ]
+    lines.append(when_text(meeting, viewer, t))
+    if meeting.place is not None:
+        if meeting.place.url:
+            lines.append(fmt(t.gettext("Online: {link}"), link=meeting.place.url))
+        else:
+            where = meeting.place.label + (
+                f", {meeting.event.venue}" if meeting.event.venue else ""
+            )
+            lines.append(fmt(t.gettext("Where: {place}"), place=where))
+    contacts = [c for c in (partner.email, partner.phone, partner.website) if c]
+    if contacts:
+        lines.append(fmt(t.gettext("Contact: {contacts}"), contacts=" · ".join(contacts)))
+    return "\n".join(lines)
+
+
+def meeting_buttons(meeting: Meeting, t: Translator) -> tuple[tuple[Button, ...], ...]:
+    """Cancel, another time, calendar file."""
+    return (
+        (
+            Button(t.gettext("📅 Calendar file"), f"{MEETING}|{meeting.id}|i"),
+            Button(t.gettext("↻ Another time"), f"{MEETING}|{meeting.id}|r"),
+        ),
+        (Button(t.gettext("✖ Cancel meeting"), f"{MEETING}|{meeting.id}|x"),),
+    )
+
+
+def confirmation(turn: Turn, meeting: Meeting, headline: str) -> Build:
+    """The message and calendar file that tell one side about a (re)scheduled meeting."""
+
+    def build(t: Translator, person: Participant) -> list[Reply]:
+        text = meeting_text(meeting, person, t, t.gettext(headline))
+        calendar = meeting_calendar(meeting, person, t, turn.now)
+        return [
+            Reply(text, meeting_buttons(meeting, t)),
+            Reply(escape(t.gettext("Add it to your calendar:")), document=calendar),
+        ]
+
+    return build
+
+
+async def announce_scheduled(turn: Turn, meeting: Meeting, headline: str) -> None:
+    """Tell both sides and plan the "did it take place?" question after the slot."""
+    for person in (meeting.first, meeting.second):
+        tell(turn, person, confirmation(turn, meeting, headline))
+    await _plan_feedback(turn, meeting)
+
+
+async def _plan_feedback(turn: Turn, meeting: Meeting) -> None:
+    outbox = OutboxRepository(turn.session)
+    topic = f"feedback:{meeting.id}"
+    await outbox.withdraw(topic)
+    if meeting.slot is None:
+        return
+    for person in (meeting.first, meeting.second):
+        t = reader(person)
+        partner = meeting.partner_of(person.id)
+        question = Reply(
+            fmt(t.gettext("Did your meeting with {name} take place?"), name=partner.name or "")
+            + "\n"
+            + when_text(meeting, person, t),
+            (
+                (
+                    Button(t.gettext("Yes"), f"{FEEDBACK}|{meeting.id}|y"),
+                    Button(t.gettext("No"), f"{FEEDBACK}|{meeting.id}|n"),
+                ),
+            ),
+        )
+        due = meeting.slot.ends_at + FEEDBACK_DELAY
+        queued = outbox.queue(person, reply_to_payload(question), topic=topic, not_before=due)
+        turn.outbox_written = turn.outbox_written or queued
+
+
+async def on_meeting_button(turn: Turn, value: str) -> None:
+    """``mt|<id>|v`` details, ``|i`` calendar file, ``|r`` another time, ``|x`` cancel.
+
+    The payload is untrusted: the meeting must exist, involve the presser and be open.
+    """
+    t = turn.t
+    meeting_id, _, action = value.partition("|")
+    repo = MatchmakingRepository(turn.session)
+    meeting = await repo.meeting(int(meeting_id), lock=True) if meeting_id.isdigit() else None
+    if (
+        meeting is None
+        or not meeting.involves(turn.participant.id)
+        or action not in {"v", "i", "r", "x"}
+    ):
+        turn.say(t.gettext(STALE))
+        return
+    if meeting.status == "cancelled":
+        turn.say(t.gettext("This meeting was cancelled."))
+        return
+    if action == "v":
+        headline = t.gettext("Meeting")
+        turn.say(meeting_text(meeting, turn.participant, t, headline), meeting_buttons(meeting, t))
+    elif action == "i":
+        turn.say(
+            escape(t.gettext("Add it to your calendar:")),
+            document=meeting_calendar(meeting, turn.participant, t, turn.now),
+        )
+    elif action == "x":
+        await cancel(turn, meeting, repo)
+    else:
+        await another_time(turn, meeting, repo)
+
+
+async def cancel(turn: Turn, meeting: Meeting, repo: MatchmakingRepository) -> None:
+    """Cancel and tell both sides, each with a cancellation for their calendar."""
+    await repo.cancel(meeting)
+    await OutboxRepository(turn.session).withdraw(f"feedback:{meeting.id}")
+    canceller = turn.participant
+
+    def build(t: Translator, person: Participant) -> list[Reply]:
+        partner = meeting.partner_of(person.id)
+        if person.id == canceller.id:
+            text = fmt(t.gettext("Your meeting with {name} is cancelled."), name=partner.name or "")
+        else:
+            text = fmt(t.gettext("{name} cancelled your meeting."), name=partner.name or "")
+        return [
+            Reply(
+                text + "\n" + when_text(meeting, person, t),
+                document=meeting_calendar(meeting, person, t, turn.now),
+            )
+        ]
+
+    for person in (meeting.first, meeting.second):
+        tell(turn, person, build)
+
+
+async def cancel_everything_of(turn: Turn) -> None:
+    """Before erasure: cancel the user's meetings (partners told) and withdraw requests."""
+    repo = MatchmakingRepository(turn.session)
+    me = turn.participant.id
+    for meeting in await repo.meetings_of(me):
+        partner = meeting.partner_of(me)
+        await repo.cancel(meeting)
+        await OutboxRepository(turn.session).withdraw(f"feedback:{meeting.id}")
+        t = reader(partner)
+        text = fmt(t.gettext("{name} cancelled your meeting."), name=turn.participant.name or "")
+        calendar = meeting_calendar(meeting, partner, t, turn.now)
+        notify(
+            turn, partner, Reply(text + "\n" + when_text(meeting, partner, t), document=calendar)
+        )
+    await repo.withdraw_pending_requests(me)
+
+
+async def another_time(turn: Turn, meeting: Meeting, repo: MatchmakingRepository) -> None:
+    """Move the meeting to the earliest other slot where both are free."""
+    before = meeting.slot_id
+    if not await repo.schedule(meeting, turn.now) or meeting.slot_id == before:
+        turn.say(
+            turn.t.gettext(
+                "There is no other time when you are both free; the meeting stays as it is."
+            )
+        )
+        return
+    meeting.sequence += 1
+    await announce_scheduled(turn, meeting, N_("Meeting moved to a new time"))
+
+
+async def on_feedback_button(turn: Turn, value: str) -> None:
+    """``fb|<id>|y`` or ``|n``: store whether the meeting took place."""
+    t = turn.t
+    meeting_id, _, answer = value.partition("|")
+    repo = MatchmakingRepository(turn.session)
+    meeting = await repo.meeting(int(meeting_id)) if meeting_id.isdigit() else None
+    if (
+        meeting is None
+        or not meeting.involves(turn.participant.id)
+        or answer not in {"y", "n"}
+        or meeting.status != "scheduled"
+        or meeting.slot is None
+        or meeting.slot.ends_at > turn.now
+    ):
+        turn.say(t.gettext(STALE))
+        return
+    await repo.record_feedback(meeting, turn.participant.id, answer == "y")
+    turn.say(
+        t.gettext("Thank you! The organisers will use this to plan better meetings."), edit=True
+    )
+
+
+async def agenda(turn: Turn) -> None:
+    """``/agenda``: one's meetings by day, in one's own time zone."""
+    t = turn.t
+    me = turn.participant
+    meetings = await MatchmakingRepository(turn.session).meetings_of(me.id)
+    if not meetings:
+        turn.say(
+            t.gettext(
+                "You have no meetings yet. Use /partners to find partners and request meetings."
+            )
+        )
+        return
+    lines = [bold(t.gettext("Your agenda"))]
+    rows: list[tuple[Button, ...]] = []
+    current_day = None
+    mine = me.time_zone or meetings[0].event.time_zone
+    for meeting in meetings:
+        partner = meeting.partner_of(me.id)
+        if meeting.slot is not None:
+            heading = day(meeting.slot.starts_at, t, mine)
+            if heading != current_day:
+                lines.append("\n" + bold(escape(heading)))
+                current_day = heading
+            slot_time = time_range(meeting.slot.starts_at, meeting.slot.ends_at, t, mine)
+        else:
+            if current_day != "":
+                lines.append("\n" + bold(escape(t.gettext("Time to be arranged"))))
+                current_day = ""
+            slot_time = "…"
+        place = meeting.place.url or meeting.place.label if meeting.place else ""
+        line = f"{escape(slot_time)} · {bold(escape(partner.name or ''))} ({escape(partner.organisation or '')})"
+        if place:
+            line += f"\n   {escape(place)}"
+        theirs = partner.time_zone or mine
+        if meeting.slot is not None and offsets_differ(meeting.slot.starts_at, mine, theirs):
+            line += "\n   " + fmt(
+                t.gettext("{name}'s time: {time}"),
+                name=partner.name or "",
+                time=time_range(meeting.slot.starts_at, meeting.slot.ends_at, t, theirs),
+            )
+        lines.append(line)
+        label = f"{slot_time} {partner.name or ''}"[:60]
+        rows.append((Button(label, f"{MEETING}|{meeting.id}|v"),))
+    turn.say("\n".join(lines), tuple(rows))

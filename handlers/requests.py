@@ -1,0 +1,288 @@
+"""Meeting requests: ask with an optional note, accept or decline, and lapse after a while."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.context import Turn
+from handlers.i18n import N_, Translator
+from handlers.ics import event_name
+from handlers.markup import bold, escape, fmt
+from handlers.meetings import STALE, Build, announce_scheduled, tell
+from handlers.notify import reader, reply_to_payload
+from handlers.partners import partner_card
+from handlers.replies import Button, Reply
+from handlers.timefmt import when
+from handlers.validation import Problem, check_text
+from storage.event_models import Event, MeetingRequest
+from storage.matchmaking import MatchmakingRepository
+from storage.models import Participant
+from storage.outbox import OutboxRepository
+
+REQUEST_FLOW = "request"
+NOTE = "note"
+ANSWER = "rq"
+MAX_NOTE = 300
+
+
+async def start_request(turn: Turn, value: str) -> None:
+    """``rqn|<participant id>|<event id>``: check, then ask for an optional note."""
+    invitee_id, _, event_id = value.partition("|")
+    if not (invitee_id.isdigit() and event_id.isdigit()):
+        turn.say(turn.t.gettext(STALE))
+        return
+    repo = MatchmakingRepository(turn.session)
+    checked = await _check(turn, repo, int(invitee_id), int(event_id))
+    if isinstance(checked, str):
+        turn.say(checked)
+        return
+    invitee, _event = checked
+    turn.go(REQUEST_FLOW, NOTE, invitee=invitee.id, event=int(event_id))
+    ask_note(turn, invitee.name or "")
+
+
+def ask_note(turn: Turn, name: str) -> None:
+    """The optional note question."""
+    t = turn.t
+    turn.say(
+        bold(fmt(t.gettext("Request a meeting with {name}"), name=name))
+        + "\n"
+        + t.gettext(
+            "Write a short note to introduce yourself (optional), or send the request as it is."
+        ),
+        (
+            (Button(t.gettext("Send without a note"), f"{NOTE}|send"),),
+            (Button(t.gettext("Cancel"), f"{NOTE}|cancel"),),
+        ),
+    )
+
+
+async def ask_note_again(turn: Turn) -> None:
+    """Repeat the note question (after /help, a photo…)."""
+    invitee = await turn.session.get(Participant, int(turn.state.data.get("invitee", 0)))
+    ask_note(turn, invitee.name or "" if invitee else "")
+
+
+async def on_note_text(turn: Turn, text: str) -> None:
+    """The note: checked, then the request is sent."""
+    checked = check_text(
+        text, min_length=2, max_length=MAX_NOTE, multiline=True, needs_letters=False
+    )
+    if isinstance(checked, Problem):
+        turn.say(checked.render(turn.t))
+        await ask_note_again(turn)
+        return
+    await _send(turn, str(checked.value))
+
+
+async def on_note_button(turn: Turn, value: str) -> None:
+    """``note|send`` or ``note|cancel``."""
+    if turn.flow != REQUEST_FLOW:
+        turn.say(turn.t.gettext(STALE))
+        return
+    if value == "cancel":
+        turn.go("idle")
+        turn.say(turn.t.gettext("No request was sent."), edit=True)
+        return
+    await _send(turn, None)
+
+
+async def _send(turn: Turn, note: str | None) -> None:
+    t = turn.t
+    data = turn.state.data
+    turn.go("idle")
+    repo = MatchmakingRepository(turn.session)
+    checked = await _check(turn, repo, int(data.get("invitee", 0)), int(data.get("event", 0)))
+    if isinstance(checked, str):
+        turn.say(checked)
+        return
+    invitee, event = checked
+    expires = turn.now + timedelta(hours=event.request_ttl_hours)
+    request = await repo.add_request(event, turn.participant, invitee, note, expires)
+    if request is None:
+        turn.say(
+            fmt(t.gettext("You have already asked {name} for a meeting."), name=invitee.name or "")
+        )
+        return
+    card = await partner_card(turn, turn.participant)
+    tell(turn, invitee, _invitation(request, event, card))
+    turn.say(
+        fmt(
+            t.gettext(
+                "Request sent to {name}. If it is not answered by {date}, it lapses and you are both told."
+            ),
+            name=invitee.name or "",
+            date=when(expires, t, turn.participant.time_zone),
+        )
+    )
+    if invitee.channel == "demo":
+        # Seeded demo participants have nobody behind them: they accept at once, so a
+        # newcomer sees the whole flow.
+        await accept(turn, request, acting=invitee)
+
+
+def _invitation(request: MeetingRequest, event: Event, card: str) -> Build:
+    def build(t: Translator, person: Participant) -> list[Reply]:
+        text = (
+            bold(escape(t.gettext("New meeting request")))
+            + " · "
+            + escape(event_name(event.names, t.code))
+        )
+        text += "\n\n" + card
+        if request.note:
+            text += "\n\n" + fmt(t.gettext("Note: {note}"), note=request.note)
+        buttons = (
+            (
+                Button(t.gettext("✅ Accept"), f"{ANSWER}|{request.id}|a"),
+                Button(t.gettext("Decline"), f"{ANSWER}|{request.id}|d"),
+            ),
+        )
+        return [Reply(text, buttons)]
+
+    return build
+
+
+async def _check(
+    turn: Turn, repo: MatchmakingRepository, invitee_id: int, event_id: int
+) -> tuple[Participant, Event] | str:
+    """The invitee and event when a request is allowed; else why not (localised)."""
+    t = turn.t
+    me = turn.participant
+    event = await repo.event(event_id)
+    invitee = await turn.session.get(Participant, invitee_id)
+    if event is None or invitee is None or invitee.registered_at is None:
+        return t.gettext(STALE)
+    if invitee.id == me.id:
+        return t.gettext("You cannot request a meeting with yourself.")
+    if not (
+        await repo.is_registered(me.id, event.id) and await repo.is_registered(invitee.id, event.id)
+    ):
+        return t.gettext("You can only meet participants of an event you both joined.")
+    if turn.now >= event.registration_deadline:
+        return fmt(
+            t.gettext("Meeting requests for this event closed on {date}."),
+            date=when(event.registration_deadline, t, me.time_zone),
+        )
+    existing = await repo.request_between(event.id, me.id, invitee.id)
+    if existing is not None:
+        if existing.requester_id == invitee.id and existing.status == "pending":
+            return fmt(
+                t.gettext("{name} has already asked you for a meeting: see their request."),
+                name=invitee.name or "",
+            )
+        return fmt(
+            t.gettext("You have already asked {name} for a meeting."), name=invitee.name or ""
+        )
+    if await repo.pending_outgoing(me.id, event.id) >= event.max_pending_requests:
+        return fmt(
+            t.gettext(
+                "You have {count} requests waiting for an answer, the most allowed. Wait for answers first."
+            ),
+            count=event.max_pending_requests,
+        )
+    return invitee, event
+
+
+async def on_answer_button(turn: Turn, value: str) -> None:
+    """``rq|<request id>|a`` (accept) or ``|d`` (decline), by the invitee only."""
+    t = turn.t
+    request_id, _, answer = value.partition("|")
+    repo = MatchmakingRepository(turn.session)
+    request = await repo.request(int(request_id)) if request_id.isdigit() else None
+    if request is None or request.invitee_id != turn.participant.id or answer not in {"a", "d"}:
+        turn.say(t.gettext(STALE))
+        return
+    if request.status == "pending" and request.expires_at <= turn.now:
+        await _lapse(turn.session, request)
+    if request.status != "pending":
+        turn.say(t.gettext(_ALREADY[request.status]))
+        return
+    if answer == "a":
+        await accept(turn, request, acting=turn.participant)
+        return
+    request.status, request.answered_at = "declined", turn.now
+    turn.say(
+        fmt(t.gettext("You declined the request from {name}."), name=request.requester.name or ""),
+        edit=True,
+    )
+    tell(
+        turn,
+        request.requester,
+        lambda rt, _p: [
+            Reply(
+                fmt(
+                    rt.gettext("{name} declined your meeting request."),
+                    name=request.invitee.name or "",
+                )
+            )
+        ],
+    )
+
+
+_ALREADY = {
+    "accepted": N_("You have already accepted this request."),
+    "declined": N_("You have already declined this request."),
+    "expired": N_("This request has lapsed: it was not answered in time."),
+    "withdrawn": N_("This request was withdrawn."),
+}
+
+
+async def accept(turn: Turn, request: MeetingRequest, *, acting: Participant) -> None:
+    """Accept: the meeting gets the earliest slot where both are free, and both are told."""
+    repo = MatchmakingRepository(turn.session)
+    request.status, request.answered_at = "accepted", turn.now
+    meeting = await repo.add_meeting(request)
+    if meeting is None:
+        turn.say(turn.t.gettext(_ALREADY["accepted"]))
+        return
+    await turn.session.refresh(meeting, ["first", "second", "event"])
+    if await repo.schedule(meeting, turn.now):
+        await announce_scheduled(turn, meeting, N_("Meeting confirmed"))
+        return
+    for person in (meeting.first, meeting.second):
+        tell(
+            turn,
+            person,
+            lambda rt, p: [
+                Reply(
+                    fmt(
+                        rt.gettext(
+                            "The meeting with {name} is agreed, but no time is free for both of you any more. The organisers will find one."
+                        ),
+                        name=meeting.partner_of(p.id).name or "",
+                    )
+                )
+            ],
+        )
+
+
+async def expire_due(session: AsyncSession, now: datetime) -> int:
+    """Let unanswered requests lapse and tell both sides; returns how many lapsed."""
+    repo = MatchmakingRepository(session)
+    lapsed = await repo.expired_requests(now)
+    for request in lapsed:
+        await _lapse(session, request)
+    return len(lapsed)
+
+
+async def _lapse(session: AsyncSession, request: MeetingRequest) -> None:
+    request.status = "expired"
+    outbox = OutboxRepository(session)
+    for person, other, message in (
+        (
+            request.requester,
+            request.invitee,
+            N_("Your meeting request to {name} lapsed: it was not answered in time."),
+        ),
+        (
+            request.invitee,
+            request.requester,
+            N_("The meeting request from {name} lapsed: it was not answered in time."),
+        ),
+    ):
+        t = reader(person)
+        outbox.queue(
+            person, reply_to_payload(Reply(fmt(t.gettext(message), name=other.name or "")))
+        )

@@ -1,0 +1,317 @@
+"""Queries for events, partner suggestions, requests and meetings, including scheduling."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.event_models import (
+    Booking,
+    Event,
+    EventRegistration,
+    Meeting,
+    MeetingFeedback,
+    MeetingRequest,
+    Place,
+    Slot,
+)
+from storage.models import Participant, ParticipantInterest, utcnow
+
+OPEN_MEETING = ("scheduled", "unscheduled")
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A possible partner with the numbers suggestions are ranked by."""
+
+    participant: Participant
+    shared_areas: int
+    other_country: bool
+
+
+class MatchmakingRepository:
+    """Events, suggestions, requests and meetings of one session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # --- events ----------------------------------------------------------------------------
+
+    async def event_by_code(self, code: str) -> Event | None:
+        """The event with ``code`` (case-sensitive, as in the link)."""
+        return await self.session.scalar(select(Event).where(Event.code == code))
+
+    async def event(self, event_id: int) -> Event | None:
+        """The event with id ``event_id``."""
+        return await self.session.get(Event, event_id)
+
+    async def join(self, participant: Participant, event: Event) -> bool:
+        """Register ``participant`` into ``event``; ``False`` when already there."""
+        dialect = self.session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        result = await self.session.execute(
+            insert(EventRegistration)
+            .values(event_id=event.id, participant_id=participant.id, joined_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["event_id", "participant_id"])
+        )
+        return getattr(result, "rowcount", 0) == 1
+
+    async def events_of(self, participant: Participant) -> list[Event]:
+        """The events the participant joined, soonest first."""
+        rows = await self.session.scalars(
+            select(Event)
+            .join(EventRegistration, EventRegistration.event_id == Event.id)
+            .where(EventRegistration.participant_id == participant.id)
+            .order_by(Event.starts_on, Event.id)
+        )
+        return list(rows.all())
+
+    async def is_registered(self, participant_id: int, event_id: int) -> bool:
+        """Whether the participant joined the event."""
+        found = await self.session.get(EventRegistration, (event_id, participant_id))
+        return found is not None
+
+    # --- suggestions -----------------------------------------------------------------------
+
+    async def candidates(
+        self, event: Event, me: Participant, area_ids: Sequence[int], limit: int
+    ) -> list[Candidate]:
+        """Registered participants of ``event`` other than ``me``, best first by country and
+        shared areas (the fine ranking by offer and seek happens in the core)."""
+        other_country = case((Participant.country != me.country, 1), else_=0)
+        shared = func.count(ParticipantInterest.area_id)
+        query = (
+            select(Participant, shared, other_country)
+            .join(EventRegistration, EventRegistration.participant_id == Participant.id)
+            .outerjoin(
+                ParticipantInterest,
+                and_(
+                    ParticipantInterest.participant_id == Participant.id,
+                    ParticipantInterest.area_id.in_(list(area_ids) or [-1]),
+                ),
+            )
+            .where(
+                EventRegistration.event_id == event.id,
+                Participant.id != me.id,
+                Participant.registered_at.is_not(None),
+            )
+            .group_by(Participant.id)
+            .order_by(other_country.desc(), shared.desc(), Participant.id)
+            .limit(limit)
+        )
+        rows = (await self.session.execute(query)).all()
+        return [Candidate(row[0], int(row[1]), bool(row[2])) for row in rows]
+
+    async def area_ids_of(self, participant_id: int) -> list[int]:
+        """Ids of the participant's interest areas."""
+        rows = await self.session.scalars(
+            select(ParticipantInterest.area_id).where(
+                ParticipantInterest.participant_id == participant_id
+            )
+        )
+        return list(rows.all())
+
+    # --- requests --------------------------------------------------------------------------
+
+    async def request(self, request_id: int) -> MeetingRequest | None:
+        """The request with id ``request_id``."""
+        return await self.session.get(MeetingRequest, request_id)
+
+    async def request_between(self, event_id: int, a: int, b: int) -> MeetingRequest | None:
+        """Any request between ``a`` and ``b`` at the event, in either direction."""
+        return await self.session.scalar(
+            select(MeetingRequest).where(
+                MeetingRequest.event_id == event_id,
+                or_(
+                    and_(MeetingRequest.requester_id == a, MeetingRequest.invitee_id == b),
+                    and_(MeetingRequest.requester_id == b, MeetingRequest.invitee_id == a),
+                ),
+            )
+        )
+
+    async def pending_outgoing(self, participant_id: int, event_id: int) -> int:
+        """How many of the participant's requests at the event await an answer."""
+        count = await self.session.scalar(
+            select(func.count())
+            .select_from(MeetingRequest)
+            .where(
+                MeetingRequest.requester_id == participant_id,
+                MeetingRequest.event_id == event_id,
+                MeetingRequest.status == "pending",
+            )
+        )
+        return int(count or 0)
+
+    async def add_request(
+        self, event: Event, requester: Participant, invitee: Participant, note: str | None,
+        expires_at: datetime,
+    ) -> MeetingRequest | None:  # fmt: skip
+        """Create a pending request; ``None`` if one between the two exists already."""
+        request = MeetingRequest(
+            event_id=event.id, requester_id=requester.id, invitee_id=invitee.id, note=note,
+            status="pending", created_at=utcnow(), expires_at=expires_at,
+        )  # fmt: skip
+        try:
+            async with self.session.begin_nested():
+                self.session.add(request)
+        except IntegrityError:
+            return None
+        return request
+
+    async def expired_requests(self, now: datetime, limit: int = 500) -> list[MeetingRequest]:
+        """Pending requests whose time is up, locked so one sweeper handles each."""
+        rows = await self.session.scalars(
+            select(MeetingRequest)
+            .where(MeetingRequest.status == "pending", MeetingRequest.expires_at <= now)
+            .order_by(MeetingRequest.expires_at)
+            .limit(limit)
+            .with_for_update(of=MeetingRequest, skip_locked=True)
+        )
+        return list(rows.unique().all())
+
+    # --- meetings --------------------------------------------------------------------------
+
+    async def meeting(self, meeting_id: int, *, lock: bool = False) -> Meeting | None:
+        """The meeting with id ``meeting_id``."""
+        query = select(Meeting).where(Meeting.id == meeting_id)
+        if lock:
+            query = query.with_for_update(of=Meeting)
+        return await self.session.scalar(query)
+
+    async def add_meeting(self, request: MeetingRequest) -> Meeting | None:
+        """The meeting an accepted request becomes; ``None`` if it exists already."""
+        meeting = Meeting(
+            request_id=request.id, event_id=request.event_id, first_id=request.requester_id,
+            second_id=request.invitee_id, status="unscheduled", uid=f"ponte-meeting-{request.id}",
+            sequence=0,
+        )  # fmt: skip
+        try:
+            async with self.session.begin_nested():
+                self.session.add(meeting)
+        except IntegrityError:
+            return None
+        return meeting
+
+    async def schedule(
+        self, meeting: Meeting, now: datetime, *, after: datetime | None = None
+    ) -> bool:
+        """Give the meeting the earliest future slot where both sides are free, and a place.
+
+        The unique keys on bookings and on (slot, place) are the guarantee; when a concurrent
+        transaction takes the same seat first, this one moves on to the next candidate.
+        """
+        earliest = max(now, after) if after else now
+        for slot in await self._free_slots(meeting, earliest):
+            for place in await self._free_places(meeting.event_id, slot.id):
+                try:
+                    async with self.session.begin_nested():
+                        await self._release(meeting)
+                        meeting.slot_id, meeting.place_id = slot.id, place.id
+                        meeting.status = "scheduled"
+                        self.session.add_all(
+                            Booking(meeting_id=meeting.id, slot_id=slot.id, participant_id=pid)
+                            for pid in (meeting.first_id, meeting.second_id)
+                        )
+                        await self.session.flush()
+                except IntegrityError:
+                    continue
+                await self.session.refresh(meeting, ["slot", "place"])
+                return True
+        return False
+
+    async def _free_slots(self, meeting: Meeting, earliest: datetime) -> list[Slot]:
+        busy = select(Booking.slot_id).where(
+            Booking.participant_id.in_([meeting.first_id, meeting.second_id])
+        )
+        rows = await self.session.scalars(
+            select(Slot)
+            .where(
+                Slot.event_id == meeting.event_id,
+                Slot.starts_at > earliest,
+                Slot.id.not_in(busy),
+            )
+            .order_by(Slot.starts_at)
+        )
+        return list(rows.all())
+
+    async def _free_places(self, event_id: int, slot_id: int) -> list[Place]:
+        used = select(Meeting.place_id).where(
+            Meeting.slot_id == slot_id, Meeting.place_id.is_not(None)
+        )
+        rows = await self.session.scalars(
+            select(Place)
+            .where(Place.event_id == event_id, Place.id.not_in(used))
+            .order_by(Place.position, Place.id)
+        )
+        return list(rows.all())
+
+    async def _release(self, meeting: Meeting) -> None:
+        for booking in (
+            await self.session.scalars(select(Booking).where(Booking.meeting_id == meeting.id))
+        ).all():
+            await self.session.delete(booking)
+        meeting.slot_id = meeting.place_id = None
+        await self.session.flush()
+
+    async def cancel(self, meeting: Meeting) -> None:
+        """Cancel the meeting and free its slot and place."""
+        await self._release(meeting)
+        meeting.status = "cancelled"
+        meeting.sequence += 1
+
+    async def unschedule(self, meeting: Meeting) -> None:
+        """Take the meeting off its slot (no other slot was free)."""
+        await self._release(meeting)
+        meeting.status = "unscheduled"
+
+    async def meetings_of(self, participant_id: int) -> list[Meeting]:
+        """The participant's meetings that are not cancelled, in time order."""
+        rows = await self.session.scalars(
+            select(Meeting)
+            .outerjoin(Slot, Slot.id == Meeting.slot_id)
+            .where(
+                or_(Meeting.first_id == participant_id, Meeting.second_id == participant_id),
+                Meeting.status.in_(OPEN_MEETING),
+            )
+            .order_by(Slot.starts_at.is_(None), Slot.starts_at, Meeting.id)
+        )
+        return list(rows.unique().all())
+
+    async def open_meetings_with(self, participant_id: int) -> list[Meeting]:
+        """Meetings to cancel when a participant erases their data."""
+        return await self.meetings_of(participant_id)
+
+    async def record_feedback(
+        self, meeting: Meeting, participant_id: int, took_place: bool
+    ) -> None:
+        """Store (or change) one side's answer to "did the meeting take place?"."""
+        existing = await self.session.get(MeetingFeedback, (meeting.id, participant_id))
+        if existing is None:
+            self.session.add(
+                MeetingFeedback(
+                    meeting_id=meeting.id, participant_id=participant_id, took_place=took_place
+                )
+            )
+        else:
+            existing.took_place, existing.answered_at = took_place, utcnow()
+
+    async def withdraw_pending_requests(self, participant_id: int) -> None:
+        """Withdraw every pending request to or from the participant."""
+        await self.session.execute(
+            update(MeetingRequest)
+            .where(
+                MeetingRequest.status == "pending",
+                or_(
+                    MeetingRequest.requester_id == participant_id,
+                    MeetingRequest.invitee_id == participant_id,
+                ),
+            )
+            .values(status="withdrawn", answered_at=utcnow())
+        )
