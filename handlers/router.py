@@ -7,7 +7,9 @@ everything else goes to the question the user is on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
@@ -49,12 +51,14 @@ from handlers.prompts import (
 )
 from handlers.replies import Reply, Response
 from handlers.validation import Problem
+from storage.db import is_transient_conflict, write_gate
 from storage.models import utcnow
 from storage.repositories import ParticipantRepository, TaxonomyRepository
 
 log = logging.getLogger(__name__)
 
 APOLOGY = N_("Sorry, something went wrong on our side. Your answers are safe; please try again.")
+TRANSACTION_ATTEMPTS = 4
 STALE_BUTTON = N_("That button is from an earlier message and no longer works.")
 
 
@@ -71,6 +75,7 @@ class Core:
         self.clock = clock
         self.areas: tuple[AreaOption, ...] = ()
         self._ordering = KeyedLock()
+        self._gate = write_gate(sessions)
         self.outbox_ready = asyncio.Event()
         """Set when messages for other people were queued; channel senders wait on it."""
 
@@ -79,7 +84,11 @@ class Core:
 
         Returns how many requests lapsed. Safe to run from several processes at once.
         """
-        async with self.sessions() as session, session.begin():
+        async with (
+            self._gate or contextlib.nullcontext(),
+            self.sessions() as session,
+            session.begin(),
+        ):
             lapsed = await requests.expire_due(session, self.clock())
         if lapsed:
             self.outbox_ready.set()
@@ -96,25 +105,37 @@ class Core:
         sender = event.sender
         async with self._ordering.hold((sender.channel, sender.user_id)):
             locale = negotiate_locale(sender.language_hint)
-            try:
-                async with self.sessions() as session, session.begin():
-                    if isinstance(event, ReachabilityChanged):
-                        await ParticipantRepository(session).set_reachable(
-                            sender.channel, sender.user_id, event.reachable
-                        )
-                        return Response()
-                    turn = await self._open(session, sender)
-                    locale = turn.participant.locale
-                    await self._dispatch(turn, event)
-                    if not turn.erased:
-                        turn.response.locale = turn.participant.locale
-                        turn.response.language_changed = turn.participant.locale != locale
-                if turn.outbox_written:
-                    self.outbox_ready.set()  # committed: senders may deliver it now
-                return turn.response
-            except Exception:
-                log.exception("event from %s:%s failed: %r", sender.channel, sender.user_id, event)
-                return Response(replies=[Reply(translator(locale).gettext(APOLOGY))], locale=locale)
+            for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
+                try:
+                    return await self._transaction(event)
+                except Exception as exc:
+                    if attempt < TRANSACTION_ATTEMPTS and is_transient_conflict(exc):
+                        await asyncio.sleep(random.uniform(0.005, 0.05) * attempt)
+                        continue
+                    log.exception(
+                        "event from %s:%s failed: %r", sender.channel, sender.user_id, event
+                    )
+                    break
+            return Response(replies=[Reply(translator(locale).gettext(APOLOGY))], locale=locale)
+
+    async def _transaction(self, event: IncomingEvent) -> Response:
+        """The event's one transaction: all of it is stored, or none of it."""
+        gate = self._gate or contextlib.nullcontext()
+        async with gate, self.sessions() as session, session.begin():
+            if isinstance(event, ReachabilityChanged):
+                await ParticipantRepository(session).set_reachable(
+                    event.sender.channel, event.sender.user_id, event.reachable
+                )
+                return Response()
+            turn = await self._open(session, event.sender)
+            locale = turn.participant.locale
+            await self._dispatch(turn, event)
+            if not turn.erased:
+                turn.response.locale = turn.participant.locale
+                turn.response.language_changed = turn.participant.locale != locale
+        if turn.outbox_written:
+            self.outbox_ready.set()  # committed: senders may deliver it now
+        return turn.response
 
     async def _open(self, session: AsyncSession, sender: Sender) -> Turn:
         people = ParticipantRepository(session)

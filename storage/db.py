@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, event
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -32,7 +35,7 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEn
     cursor = dbapi_connection.cursor()
     # Cascading deletes (``/deleteme``) rely on SQLite enforcing foreign keys.
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 
@@ -46,3 +49,34 @@ def _sqlite_begin_immediate(connection: Connection) -> None:
     # Take the write lock up front: two deferred transactions that both read and then write
     # would otherwise fail with "database is locked" instead of waiting for each other.
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_WRITE_GATES: WeakKeyDictionary[AsyncEngine, asyncio.Lock] = WeakKeyDictionary()
+
+
+def write_gate(sessions: async_sessionmaker[AsyncSession]) -> asyncio.Lock | None:
+    """A lock that queues writers in this process when the database is SQLite.
+
+    SQLite has one writer at a time; queueing in Python instead of in SQLite's busy handler
+    keeps waits short and fair under bursts. PostgreSQL needs no gate (``None``).
+    """
+    engine = sessions.kw.get("bind")
+    if not isinstance(engine, AsyncEngine) or engine.dialect.name != "sqlite":
+        return None
+    gate = _WRITE_GATES.get(engine)
+    if gate is None:
+        gate = _WRITE_GATES[engine] = asyncio.Lock()
+    return gate
+
+
+def is_transient_conflict(error: BaseException) -> bool:
+    """Whether a failed transaction may simply be tried again.
+
+    PostgreSQL's serialization failures and deadlocks (SQLSTATE 40001, 40P01) and SQLite's
+    "database is locked" are conflicts with another transaction, not bugs.
+    """
+    if not isinstance(error, DBAPIError):
+        return False
+    original = error.orig
+    state = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    return state in {"40001", "40P01"} or "database is locked" in str(original)

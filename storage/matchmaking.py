@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -199,77 +199,75 @@ class MatchmakingRepository:
             return None
         return meeting
 
-    async def schedule(
-        self, meeting: Meeting, now: datetime, *, after: datetime | None = None
-    ) -> bool:
+    async def schedule(self, meeting: Meeting, now: datetime) -> bool:
         """Give the meeting the earliest future slot where both sides are free, and a place.
 
         The unique keys on bookings and on (slot, place) are the guarantee; when a concurrent
-        transaction takes the same seat first, this one moves on to the next candidate.
+        transaction takes the same seat first, this one moves on to the next candidate. The
+        meeting keeps its current seat when no other is free.
         """
-        earliest = max(now, after) if after else now
-        for slot in await self._free_slots(meeting, earliest):
-            for place in await self._free_places(meeting.event_id, slot.id):
+        meeting_id, event_id = meeting.id, meeting.event_id
+        people = sorted((meeting.first_id, meeting.second_id))  # one order: no lock cycles
+        for slot_id in await self._free_slots(event_id, people, now):
+            for place_id in await self._free_places(event_id, slot_id):
                 try:
                     async with self.session.begin_nested():
-                        await self._release(meeting)
-                        meeting.slot_id, meeting.place_id = slot.id, place.id
-                        meeting.status = "scheduled"
-                        self.session.add_all(
-                            Booking(meeting_id=meeting.id, slot_id=slot.id, participant_id=pid)
-                            for pid in (meeting.first_id, meeting.second_id)
-                        )
-                        await self.session.flush()
+                        await self._seat(meeting_id, people, slot_id, place_id)
                 except IntegrityError:
                     continue
-                await self.session.refresh(meeting, ["slot", "place"])
+                await self.session.refresh(meeting)
                 return True
+        await self.session.refresh(meeting)
         return False
 
-    async def _free_slots(self, meeting: Meeting, earliest: datetime) -> list[Slot]:
-        busy = select(Booking.slot_id).where(
-            Booking.participant_id.in_([meeting.first_id, meeting.second_id])
+    async def _seat(self, meeting_id: int, people: list[int], slot_id: int, place_id: int) -> None:
+        await self.session.execute(delete(Booking).where(Booking.meeting_id == meeting_id))
+        await self.session.execute(
+            update(Meeting)
+            .where(Meeting.id == meeting_id)
+            .values(slot_id=slot_id, place_id=place_id, status="scheduled", updated_at=utcnow())
         )
-        rows = await self.session.scalars(
-            select(Slot)
-            .where(
-                Slot.event_id == meeting.event_id,
-                Slot.starts_at > earliest,
-                Slot.id.not_in(busy),
+        for participant_id in people:
+            await self.session.execute(
+                insert(Booking).values(
+                    meeting_id=meeting_id, slot_id=slot_id, participant_id=participant_id
+                )
             )
+
+    async def _free_slots(self, event_id: int, people: list[int], earliest: datetime) -> list[int]:
+        busy = select(Booking.slot_id).where(Booking.participant_id.in_(people))
+        rows = await self.session.scalars(
+            select(Slot.id)
+            .where(Slot.event_id == event_id, Slot.starts_at > earliest, Slot.id.not_in(busy))
             .order_by(Slot.starts_at)
         )
         return list(rows.all())
 
-    async def _free_places(self, event_id: int, slot_id: int) -> list[Place]:
+    async def _free_places(self, event_id: int, slot_id: int) -> list[int]:
         used = select(Meeting.place_id).where(
             Meeting.slot_id == slot_id, Meeting.place_id.is_not(None)
         )
         rows = await self.session.scalars(
-            select(Place)
+            select(Place.id)
             .where(Place.event_id == event_id, Place.id.not_in(used))
             .order_by(Place.position, Place.id)
         )
         return list(rows.all())
 
-    async def _release(self, meeting: Meeting) -> None:
-        for booking in (
-            await self.session.scalars(select(Booking).where(Booking.meeting_id == meeting.id))
-        ).all():
-            await self.session.delete(booking)
-        meeting.slot_id = meeting.place_id = None
-        await self.session.flush()
-
     async def cancel(self, meeting: Meeting) -> None:
-        """Cancel the meeting and free its slot and place."""
-        await self._release(meeting)
-        meeting.status = "cancelled"
-        meeting.sequence += 1
-
-    async def unschedule(self, meeting: Meeting) -> None:
-        """Take the meeting off its slot (no other slot was free)."""
-        await self._release(meeting)
-        meeting.status = "unscheduled"
+        """Cancel the meeting and free its seat; its time stays known for the messages."""
+        await self.session.execute(delete(Booking).where(Booking.meeting_id == meeting.id))
+        await self.session.execute(
+            update(Meeting)
+            .where(Meeting.id == meeting.id)
+            .values(
+                place_id=None,
+                status="cancelled",
+                sequence=Meeting.sequence + 1,
+                updated_at=utcnow(),
+            )
+        )
+        await self.session.refresh(meeting)
 
     async def meetings_of(self, participant_id: int) -> list[Meeting]:
         """The participant's meetings that are not cancelled, in time order."""

@@ -21,7 +21,7 @@ from storage.event_models import (
 )
 from storage.outbox import OutboxRepository
 from tests.chat import Chat
-from tests.events_support import NOW, Clock, Someone, add_people, core_with_clock, make_event
+from tests.events_support import Clock, Someone, add_people, core_with_clock, make_event
 from tests.flows import MARIA, register
 
 PEOPLE = [
