@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.app import App, build_app
-from bot.channels.telegram.run import build_runtime
+from bot.channels.telegram.run import Serving, start
 from bot.channels.telegram.runtime import Runtime
 from bot.config import Settings
 from tests.fake_bot_api import FakeBotApi, SimulatedUser, StoredMessage
@@ -30,12 +30,29 @@ class World:
 
     api: FakeBotApi
     app: App
-    runtime: Runtime
+    serving: Serving
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.serving.runtime
 
     def user(
         self, first_name: str = "Test", language_code: str | None = "en", **extra: Any
     ) -> SimulatedUser:
         return self.api.user(first_name=first_name, language_code=language_code, **extra)
+
+    async def until_message(
+        self, user: SimulatedUser, predicate: Callable[[StoredMessage], bool], seconds: float = 10.0
+    ) -> StoredMessage:
+        """Wait for a bot message to ``user`` that satisfies ``predicate``."""
+
+        def found() -> StoredMessage | None:
+            return next((m for m in reversed(user.messages) if m.from_bot and predicate(m)), None)
+
+        await self.api.wait_for(found, timeout=seconds, what="a message")
+        message = found()
+        assert message is not None
+        return message
 
     async def until(
         self, predicate: Callable[[], object], what: str, seconds: float = 10.0
@@ -66,12 +83,11 @@ async def running_bot(
             **extra,
         )
         app = await build_app(settings)
-        runtime = build_runtime(app)
-        await runtime.start()
+        serving = await start(app)
         try:
-            yield World(api, app, runtime)
+            yield World(api, app, serving)
         finally:
-            await runtime.stop()
+            await serving.stop()
             await app.close()
 
 

@@ -99,6 +99,13 @@ class TelegramBridge:
             else:
                 await self._send(parsed.chat_id, reply)
 
+    async def deliver(self, chat_id: int, reply: Reply) -> None:
+        """Send one reply that answers nothing (from the outbox), retrying transient errors."""
+        if reply.document is not None:
+            await self._send_document(chat_id, reply)
+        else:
+            await self._send(chat_id, reply)
+
     async def _send(self, chat_id: int, reply: Reply) -> None:
         for message in messages_for(reply):
             await with_retries(

@@ -6,11 +6,17 @@ import asyncio
 import contextlib
 import logging
 import signal
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import App
+from bot.channels.telegram.outbound import OutboundSender
 from bot.channels.telegram.runtime import Runtime, webhook_config
 
 log = logging.getLogger(__name__)
+MAINTENANCE_SECONDS = 60
 
 
 def build_runtime(app: App) -> Runtime:
@@ -29,6 +35,34 @@ def build_runtime(app: App) -> Runtime:
     return AiogramRuntime(app.core, token, settings.telegram_api_base, webhook)
 
 
+@dataclass
+class Serving:
+    """Ponte running on Telegram: the runtime, the outbox sender and the scheduler."""
+
+    runtime: Runtime
+    scheduler: AsyncIOScheduler
+    sender: asyncio.Task[None]
+    stop_sending: asyncio.Event
+
+    async def stop(self) -> None:
+        """Stop receiving, finish the updates in hand, stop sending and scheduling."""
+        self.scheduler.shutdown(wait=False)
+        await self.runtime.stop()
+        self.stop_sending.set()
+        await asyncio.wait([self.sender], timeout=10)
+
+
+async def start(app: App) -> Serving:
+    """Start receiving updates, delivering the outbox and running scheduled work."""
+    runtime = build_runtime(app)
+    await runtime.start()
+    mode = "webhook" if app.settings.webhook_url else "long polling"
+    log.info("Ponte is serving Telegram with %s by %s", app.settings.bot_framework, mode)
+    stop_sending = asyncio.Event()
+    sender = asyncio.create_task(OutboundSender(app.core, runtime.bridge).run(stop_sending))
+    return Serving(runtime, start_scheduler(app), sender, stop_sending)
+
+
 async def serve(app: App, stop: asyncio.Event | None = None) -> None:
     """Serve until ``stop`` is set (by default: until SIGINT or SIGTERM)."""
     stop = stop or asyncio.Event()
@@ -37,12 +71,29 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> None:
         # Not possible off the main thread or on some platforms; the caller's event suffices.
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
-    runtime = build_runtime(app)
-    await runtime.start()
-    mode = "webhook" if app.settings.webhook_url else "long polling"
-    log.info("Ponte is serving Telegram with %s by %s", app.settings.bot_framework, mode)
+    serving = await start(app)
     try:
         await stop.wait()
     finally:
         log.info("stopping: finishing the updates in hand")
-        await runtime.stop()
+        await serving.stop()
+
+
+def start_scheduler(app: App) -> AsyncIOScheduler:
+    """Time-driven work, rebuilt at every start: the database says what is due.
+
+    Jobs carry no data and have stable ids, so a restart cannot duplicate them.
+    """
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler.add_job(
+        app.core.run_maintenance,
+        "interval",
+        seconds=MAINTENANCE_SECONDS,
+        id="ponte-maintenance",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        next_run_time=datetime.now(UTC),
+    )
+    scheduler.start()
+    return scheduler

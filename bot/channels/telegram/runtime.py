@@ -6,11 +6,14 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from bot.channels.telegram.bridge import TelegramBridge
 from bot.config import Settings
 
 
 class Runtime(Protocol):
     """A framework that receives updates (polling or webhook) and feeds the bridge."""
+
+    bridge: TelegramBridge
 
     async def start(self) -> None:
         """Connect, set the bot's profile, start receiving updates."""
