@@ -176,11 +176,14 @@ async def _check(
             t.gettext("You have already asked {name} for a meeting."), name=invitee.name or ""
         )
     if await repo.pending_outgoing(me.id, event.id) >= event.max_pending_requests:
+        cap = event.max_pending_requests
         return fmt(
-            t.gettext(
-                "You have {count} requests waiting for an answer, the most allowed. Wait for answers first."
+            t.ngettext(
+                "You have {count} request waiting for an answer, the most allowed. Wait for an answer first.",
+                "You have {count} requests waiting for an answer, the most allowed. Wait for answers first.",
+                cap,
             ),
-            count=event.max_pending_requests,
+            count=cap,
         )
     return invitee, event
 
@@ -235,7 +238,8 @@ async def accept(turn: Turn, request: MeetingRequest, *, acting: Participant) ->
     request.status, request.answered_at = "accepted", turn.now
     meeting = await repo.add_meeting(request)
     if meeting is None:
-        turn.say(turn.t.gettext(_ALREADY["accepted"]))
+        already = _ALREADY["accepted"]
+        turn.say(turn.t.gettext(already))
         return
     await turn.session.refresh(meeting, ["first", "second", "event"])
     if await repo.schedule(meeting, turn.now):

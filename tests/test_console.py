@@ -93,7 +93,7 @@ def assert_all_chinese(transcript: str, typed: list[str]) -> None:
     for line in transcript.splitlines():
         if line.startswith("user-zh_Hans ▸") or not line.strip():
             continue
-        rest = line.removeprefix("Ponte ▸")
+        rest = line.removeprefix("Ponte ▸").removeprefix("Ponte 📬")
         for token in sorted(allowed, key=len, reverse=True):
             rest = rest.replace(token, "")
         rest = re.sub(r"/[a-z]+", "", rest)  # command names
@@ -130,7 +130,11 @@ def test_several_users_are_kept_apart(tmp_path: Path) -> None:
     run_console(tmp_path, "alice", ["2", "Alice Rossi"], "en")
     run_console(tmp_path, "bob", ["1", "Bob Verdi"], "it")
     with sqlite3.connect(tmp_path / "console.db") as db:
-        rows = dict(db.execute("SELECT external_id, name FROM participants").fetchall())
+        rows = dict(
+            db.execute(
+                "SELECT external_id, name FROM participants WHERE channel = 'console'"
+            ).fetchall()
+        )
     assert rows == {"alice": "Alice Rossi", "bob": "Bob Verdi"}
 
 

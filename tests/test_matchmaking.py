@@ -9,7 +9,8 @@ from icalendar import Calendar
 from sqlalchemy import func, select
 
 from bot.app import App
-from handlers.markup import to_plain_text
+from handlers.i18n import translator
+from handlers.markup import fmt, to_plain_text
 from handlers.notify import payload_to_reply
 from handlers.replies import Reply
 from storage.event_models import (
@@ -37,6 +38,11 @@ async def inbox(app: App, user: str, now: datetime) -> list[Reply]:
     async with app.sessions() as session, session.begin():
         rows = await OutboxRepository(session).claim_due("test", now, chat_id=user)
         return [payload_to_reply(row.payload) for row in rows]
+
+
+def said(locale: str, message: str, **values: str) -> str:
+    """What Ponte says in ``locale`` (plain text)."""
+    return to_plain_text(fmt(translator(locale).gettext(message), **values))
 
 
 def text_of(replies: list[Reply]) -> str:
@@ -206,11 +212,16 @@ async def test_unanswered_requests_lapse_and_both_are_told(app: App, clock: Cloc
     assert await core.run_maintenance() == 0
     clock.advance(hours=2)
     assert await core.run_maintenance() == 1
-    assert "lapsed" in text_of(await inbox(app, "maria", clock.now))
+    assert said(
+        "it", "Your meeting request to {name} lapsed: it was not answered in time.", name="Wang Wei"
+    ) in text_of(await inbox(app, "maria", clock.now))
     assert await inbox(app, "wang", clock.now)
     request_id = (await _only_request(app)).id
     await chats["wang"].press_payload(f"rq|{request_id}|a")
-    assert "lapsed" in chats["wang"].text
+    assert (
+        said("zh_Hans", "This request has lapsed: it was not answered in time.")
+        in chats["wang"].text
+    )
     async with app.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Meeting)) == 0
 
@@ -244,7 +255,7 @@ async def test_cancel_and_another_time_update_both_calendars(app: App, clock: Cl
     async with app.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Booking)) == 0
     await chats["maria"].press_payload(f"mt|{meeting.id}|x")
-    assert "cancelled" in chats["maria"].text
+    assert chats["maria"].text == said("it", "This meeting was cancelled.")
 
 
 async def test_no_free_slot_leaves_the_meeting_for_the_organisers(app: App, clock: Clock) -> None:
@@ -312,7 +323,10 @@ async def test_joining_by_link_before_and_after_registration(app: App, clock: Cl
     late = Chat(core, user="late", lang="en")
     await register(late, MARIA)
     await late.say("/start week-2026")
-    assert "closed" in late.text
+    assert (
+        said("it", "Registration for this event closed on {date}.", date="14 dic 2026, 18:00")
+        in late.text
+    )
 
 
 async def test_demo_participants_accept_at_once(app: App, clock: Clock) -> None:
@@ -323,7 +337,7 @@ async def test_demo_participants_accept_at_once(app: App, clock: Clock) -> None:
     chat = Chat(await core_with_clock(app.sessions, clock), user="maria", lang="en", channel="test")
     await chat.press_payload(f"rqn|{ids['demo-1']}|{event_id}")
     await chat.press("note|send")
-    assert "Meeting confirmed" in chat.text
+    assert said("it", "Meeting confirmed") in chat.text
     assert any(r.document for r in chat.last.replies)
 
 
