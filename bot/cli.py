@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.app import build_app
 from bot.config import ConfigError, Settings, load_settings
+from bot.event_commands import add_events_parser, offer_demo, run_events
 from storage import migrate
 from storage.db import create_engine
 
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply pending migrations")
     db_commands.add_parser("current", help="show the database's migration revision")
+    add_events_parser(commands)
     return parser
 
 
@@ -69,17 +71,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ponte: {exc}", file=sys.stderr)
         return 2
     command = args.command or "run"
-    interactive_console = command == "console" or (
+    quiet = command in ("console", "events") or (
         command == "run" and not settings.telegram_bot_token
     )
     logging.basicConfig(
-        level=logging.WARNING if interactive_console else settings.log_level.upper(),
+        level=logging.WARNING if quiet else settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
     try:
         if command == "db":
             return asyncio.run(_db(settings, args.db_command))
+        if command == "events":
+            return asyncio.run(run_events(settings, args))
         if command == "console" or not settings.telegram_bot_token:
             if command != "console":
                 args = build_parser().parse_args(["console"])
@@ -105,6 +109,7 @@ async def _console(settings: Settings, args: argparse.Namespace) -> int:
 
     app = await build_app(settings)
     try:
+        await offer_demo(app)
         channel = ConsoleChannel(
             app.core, user=args.user, language_hint=args.lang, save_dir=args.save_dir
         )

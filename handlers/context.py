@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.directory import Directory
 from handlers.i18n import Translator, translator
 from handlers.replies import Button, Document, Notice, Reply, Response
 from storage.models import ConversationState, Participant, utcnow
@@ -40,9 +41,11 @@ class Turn:
     areas: tuple[AreaOption, ...] = ()
     now: datetime = field(default_factory=utcnow)
     response: Response = field(default_factory=Response)
+    directory: Directory = field(default_factory=Directory)
     created: bool = False
     erased: bool = False
     outbox_written: bool = False
+    profiles_changed: bool = False
 
     @property
     def t(self) -> Translator:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
-
 from handlers.context import Turn
 from handlers.countries import country_name
+from handlers.directory import Entry, keywords
 from handlers.fields import SPOKEN_LANGUAGES
 from handlers.form import ORG_TYPES
 from handlers.i18n import N_
@@ -14,44 +12,13 @@ from handlers.ics import event_name
 from handlers.markup import bold, escape, fmt
 from handlers.replies import Button
 from storage.event_models import Event
-from storage.matchmaking import Candidate, MatchmakingRepository
+from storage.matchmaking import MatchmakingRepository
 from storage.models import Participant
 
 PAGE_SIZE = 5
-SHORTLIST = 200  # candidates ranked finely after the database's coarse ordering
+SHORTLIST = 200  # how many ranked partners can be paged through
 PARTNERS = "pt"
 NEW_REQUEST = "rqn"
-_WORD = re.compile(r"\w+", re.UNICODE)
-
-
-def keywords(text: str | None) -> set[str]:
-    """Words of 3+ letters, case-folded; for Chinese and Japanese, character pairs."""
-    found: set[str] = set()
-    for word in _WORD.findall((text or "").casefold()):
-        if any(unicodedata.east_asian_width(ch) == "W" for ch in word):
-            found.update(word[i : i + 2] for i in range(len(word) - 1))
-        elif len(word) >= 3:
-            found.add(word)
-    return found
-
-
-def fit(me: Participant, other: Participant) -> int:
-    """How well each side's offer meets the other's seek: shared keywords, both ways."""
-    return len(keywords(me.seek) & keywords(other.offer)) + len(
-        keywords(me.offer) & keywords(other.seek)
-    )
-
-
-def rank(me: Participant, candidates: list[Candidate]) -> list[Candidate]:
-    """Other country first, then shared interest areas and offer/seek fit."""
-    return sorted(
-        candidates,
-        key=lambda c: (
-            -c.other_country,
-            -(2 * c.shared_areas + fit(me, c.participant)),
-            c.participant.id,
-        ),
-    )
 
 
 async def area_names(turn: Turn, other: Participant) -> list[str]:
@@ -123,28 +90,37 @@ async def _page(
 ) -> None:
     t = turn.t
     me = turn.participant
-    ranked = rank(me, await repo.candidates(event, me, await repo.area_ids_of(me.id), SHORTLIST))
+    index = await turn.directory.index(turn.session, event.id)
+    mine = index.entries.get(me.id) or Entry(
+        me.id,
+        me.country,
+        frozenset(await repo.area_ids_of(me.id)),
+        keywords(me.offer),
+        keywords(me.seek),
+    )
+    ranked = index.rank(mine, SHORTLIST)
     if not ranked:
         turn.say(t.gettext("No other participants at this event yet. Please look again later."))
         return
     pages = (len(ranked) + PAGE_SIZE - 1) // PAGE_SIZE
     page = min(page, pages - 1)
     shown = ranked[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    people = await repo.participants([r.participant_id for r in shown])
     header = (
         bold(escape(event_name(event.names, t.code)))
         + "\n"
         + fmt(t.gettext("Suggested partners, page {page} of {pages}"), page=page + 1, pages=pages)
     )
-    cards = [await partner_card(turn, c.participant) for c in shown]
+    cards = [await partner_card(turn, people[r.participant_id]) for r in shown]
     meet = t.gettext("🤝 Meet {name}")
     rows: list[tuple[Button, ...]] = [
         (
             Button(
-                meet.format(name=c.participant.name or "")[:60],
-                f"{NEW_REQUEST}|{c.participant.id}|{event.id}",
+                meet.format(name=people[r.participant_id].name or "")[:60],
+                f"{NEW_REQUEST}|{r.participant_id}|{event.id}",
             ),
         )
-        for c in shown
+        for r in shown
     ]
     nav = []
     if page > 0:

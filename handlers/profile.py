@@ -45,6 +45,7 @@ async def ask_edit(turn: Turn, field: Field, *, edit: bool = False) -> None:
 async def finish_edit(turn: Turn, field: Field, *, saved: bool) -> None:
     """Leave editing (saved or not) and show the card again."""
     turn.go("idle")
+    turn.profiles_changed = turn.profiles_changed or saved
     t = turn.t
     text = t.gettext("Saved.") if saved else t.gettext("Nothing was changed.")
     turn.say(text, remove_keyboard=isinstance(field, PhoneField))

@@ -98,6 +98,7 @@ def _leave(turn: Turn, field: Field) -> None:
 
 async def _complete(turn: Turn) -> None:
     await turn.people.mark_registered(turn.participant, turn.now)
+    turn.profiles_changed = True
     turn.go("idle")
     t = turn.t
     turn.say(bold(t.gettext("Registration complete. Welcome to Ponte!")))

@@ -26,6 +26,7 @@ from handlers import (
     requests,
 )
 from handlers.context import START_PAYLOAD, AreaOption, Turn
+from handlers.directory import Directory
 from handlers.events import (
     ButtonPress,
     CommandMessage,
@@ -76,6 +77,7 @@ class Core:
         self.areas: tuple[AreaOption, ...] = ()
         self._ordering = KeyedLock()
         self._gate = write_gate(sessions)
+        self.directory = Directory()
         self.outbox_ready = asyncio.Event()
         """Set when messages for other people were queued; channel senders wait on it."""
 
@@ -135,6 +137,8 @@ class Core:
                 turn.response.language_changed = turn.participant.locale != locale
         if turn.outbox_written:
             self.outbox_ready.set()  # committed: senders may deliver it now
+        if turn.profiles_changed or turn.erased:
+            self.directory.invalidate()
         return turn.response
 
     async def _open(self, session: AsyncSession, sender: Sender) -> Turn:
@@ -154,6 +158,7 @@ class Core:
             areas=self.areas,
             now=self.clock(),
             created=created,
+            directory=self.directory,
         )
         return turn
 

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property, lru_cache
+from itertools import pairwise
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -77,6 +78,15 @@ def check_url(url: str, what: str) -> None:
         )
     if len(url) > MAX_URL:
         raise EventFileError(f"{what}: the link is longer than {MAX_URL} characters")
+
+
+def check_code(code: str) -> None:
+    """Raise unless ``code`` can be an event code (and so a Telegram start parameter)."""
+    if not isinstance(code, str) or not CODE_PATTERN.match(code):
+        raise EventFileError(
+            f"code: {code!r} is not a valid event code; use 1–64 letters, digits, '_' or '-' "
+            "(it becomes part of the t.me link)"
+        )
 
 
 def _check_range(value: int, bounds: tuple[int, int], what: str) -> None:
@@ -205,7 +215,7 @@ class EventSpec:
                     "make it longer or the meetings shorter"
                 )
         slots.sort(key=lambda slot: slot.starts_at)
-        for earlier, later in zip(slots, slots[1:], strict=False):
+        for earlier, later in pairwise(slots):
             if later.starts_at < earlier.ends_at:
                 first, second = earlier.session.describe(), later.session.describe()
                 detail = f"{first} and {second} overlap" if first != second else f"{first} repeats"
@@ -213,11 +223,7 @@ class EventSpec:
         return tuple(slots)
 
     def _check_identity(self) -> None:
-        if not isinstance(self.code, str) or not CODE_PATTERN.match(self.code):
-            raise EventFileError(
-                f"code: {self.code!r} is not a valid event code; use 1–64 letters, digits, "
-                "'_' or '-' (it becomes part of the t.me link)"
-            )
+        check_code(self.code)
         unknown = sorted(set(self.names) - set(NAME_LOCALES))
         if unknown:
             raise EventFileError(f"name: unknown language {unknown[0]!r}; use it, en and zh_Hans")

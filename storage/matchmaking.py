@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -25,15 +24,6 @@ from storage.event_models import (
 from storage.models import Participant, ParticipantInterest, utcnow
 
 OPEN_MEETING = ("scheduled", "unscheduled")
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """A possible partner with the numbers suggestions are ranked by."""
-
-    participant: Participant
-    shared_areas: int
-    other_country: bool
 
 
 class MatchmakingRepository:
@@ -80,34 +70,35 @@ class MatchmakingRepository:
 
     # --- suggestions -----------------------------------------------------------------------
 
-    async def candidates(
-        self, event: Event, me: Participant, area_ids: Sequence[int], limit: int
-    ) -> list[Candidate]:
-        """Registered participants of ``event`` other than ``me``, best first by country and
-        shared areas (the fine ranking by offer and seek happens in the core)."""
-        other_country = case((Participant.country != me.country, 1), else_=0)
-        shared = func.count(ParticipantInterest.area_id)
-        query = (
-            select(Participant, shared, other_country)
+    async def event_profiles(
+        self, event_id: int
+    ) -> list[tuple[int, str | None, str | None, str | None]]:
+        """(id, country, offer, seek) of every registered participant of the event."""
+        rows = await self.session.execute(
+            select(Participant.id, Participant.country, Participant.offer, Participant.seek)
             .join(EventRegistration, EventRegistration.participant_id == Participant.id)
-            .outerjoin(
-                ParticipantInterest,
-                and_(
-                    ParticipantInterest.participant_id == Participant.id,
-                    ParticipantInterest.area_id.in_(list(area_ids) or [-1]),
-                ),
-            )
-            .where(
-                EventRegistration.event_id == event.id,
-                Participant.id != me.id,
-                Participant.registered_at.is_not(None),
-            )
-            .group_by(Participant.id)
-            .order_by(other_country.desc(), shared.desc(), Participant.id)
-            .limit(limit)
+            .where(EventRegistration.event_id == event_id, Participant.registered_at.is_not(None))
         )
-        rows = (await self.session.execute(query)).all()
-        return [Candidate(row[0], int(row[1]), bool(row[2])) for row in rows]
+        return [(row[0], row[1], row[2], row[3]) for row in rows.all()]
+
+    async def event_interests(self, event_id: int) -> list[tuple[int, int]]:
+        """(participant id, area id) for every participant of the event."""
+        rows = await self.session.execute(
+            select(ParticipantInterest.participant_id, ParticipantInterest.area_id)
+            .join(
+                EventRegistration,
+                EventRegistration.participant_id == ParticipantInterest.participant_id,
+            )
+            .where(EventRegistration.event_id == event_id)
+        )
+        return [(row[0], row[1]) for row in rows.all()]
+
+    async def participants(self, ids: Sequence[int]) -> dict[int, Participant]:
+        """Participants by id."""
+        if not ids:
+            return {}
+        rows = await self.session.scalars(select(Participant).where(Participant.id.in_(list(ids))))
+        return {p.id: p for p in rows.all()}
 
     async def area_ids_of(self, participant_id: int) -> list[int]:
         """Ids of the participant's interest areas."""

@@ -1,0 +1,1 @@
+"""Benchmarks, run by hand (never collected by pytest); see docs/benchmarks.md."""

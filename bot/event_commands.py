@@ -1,0 +1,165 @@
+"""``ponte events …``: import, list, export events and make their QR codes; the demo event."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.app import App, prepare_database
+from bot.config import Settings
+from bot.event_links import deep_link, write_qr_png
+from storage.db import create_engine, create_sessionmaker
+from storage.demo import DEMO_CODE, seed_demo
+from storage.event_files import (
+    EventFileError,
+    UnknownEventError,
+    export_event,
+    import_event,
+    list_events,
+    read_event_file,
+    write_event_yaml,
+)
+from storage.event_models import Event
+
+
+class CommandError(Exception):
+    """A mistake by the person typing the command: printed as one line, exit status 2."""
+
+
+def add_events_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``ponte events`` and its subcommands to the top-level parser."""
+    events = commands.add_parser("events", help="import, list and export events; QR codes")
+    actions = events.add_subparsers(dest="events_command", required=True)
+    imported = actions.add_parser(
+        "import", help="create or update an event from a YAML or CSV file (docs/events.md)"
+    )
+    imported.add_argument("file", type=Path, help="the event file (.yaml, .yml or .csv)")
+    actions.add_parser("list", help="list events with their slots, places and participants")
+    exported = actions.add_parser("export", help="write an event as a YAML event file")
+    exported.add_argument("code", help="the event's code")
+    exported.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
+    qr = actions.add_parser("qr", help="write a PNG QR code of the event's registration link")
+    qr.add_argument("code", help="the event's code")
+    qr.add_argument("--output", "-o", type=Path, help="PNG file to write (default: CODE.png)")
+    qr.add_argument("--username", help="the bot's @username (default: BOT_USERNAME)")
+
+
+async def run_events(settings: Settings, args: argparse.Namespace) -> int:
+    """Run one ``ponte events`` subcommand; user mistakes print one line and return 2."""
+    engine = create_engine(settings.database_url)
+    try:
+        await prepare_database(engine, settings)
+        sessions = create_sessionmaker(engine)
+        action = args.events_command
+        if action == "import":
+            return await _import(sessions, args.file)
+        if action == "list":
+            return await _list(sessions)
+        if action == "export":
+            return await _export(sessions, args.code, args.output)
+        return await _qr(sessions, settings, args.code, args.output, args.username)
+    except (EventFileError, UnknownEventError, CommandError) as exc:
+        print(f"ponte: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"ponte: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        await engine.dispose()
+
+
+async def _import(sessions: async_sessionmaker[AsyncSession], file: Path) -> int:
+    spec = await asyncio.to_thread(read_event_file, file)
+    async with sessions() as session, session.begin():
+        result = await import_event(session, spec)
+    print(result.summary())
+    print(f"participants join with: /start {spec.code}  (ponte events qr {spec.code})")
+    return 0
+
+
+async def _list(sessions: async_sessionmaker[AsyncSession]) -> int:
+    async with sessions() as session:
+        events = await list_events(session)
+    if not events:
+        print("no events yet; add one with: ponte events import FILE")
+        return 0
+    header = ("code", "mode", "dates", "time zone", "slots", "places", "people", "name")
+    rows = [
+        (
+            e.code,
+            e.mode,
+            f"{e.starts_on.isoformat()}…{e.ends_on.isoformat()}",
+            e.time_zone,
+            str(e.slots),
+            str(e.places),
+            str(e.participants),
+            e.name,
+        )
+        for e in events
+    ]
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header) - 1)]
+    for row in (header, *rows):
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)), row[-1]
+        )
+    return 0
+
+
+async def _export(
+    sessions: async_sessionmaker[AsyncSession], code: str, output: Path | None
+) -> int:
+    async with sessions() as session:
+        spec = await export_event(session, code)
+    text = write_event_yaml(spec)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        await asyncio.to_thread(output.write_text, text, encoding="utf-8")
+        print(f"event {code} written to {output}")
+    return 0
+
+
+async def _qr(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    code: str,
+    output: Path | None,
+    username: str | None,
+) -> int:
+    username = username or settings.bot_username
+    if not username:
+        raise CommandError(
+            "the bot's username is unknown: set BOT_USERNAME (the @username BotFather gave "
+            "your bot) or pass --username"
+        )
+    async with sessions() as session:
+        if await session.scalar(select(Event.id).where(Event.code == code)) is None:
+            raise UnknownEventError(code)
+    try:
+        link = deep_link(username, code)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    path = await asyncio.to_thread(write_qr_png, link, output or Path(f"{code}.png"))
+    print(f"{path}: QR code of {link}")
+    return 0
+
+
+async def offer_demo(app: App) -> None:
+    """Seed the demo event into an empty database; tell (on stderr) how to join it."""
+    today = datetime.now(UTC).date()
+    try:
+        async with app.sessions() as session, session.begin():
+            await seed_demo(session, today)
+    except IntegrityError:  # another process seeded it at the same moment
+        pass
+    async with app.sessions() as session:
+        exists = await session.scalar(select(Event.id).where(Event.code == DEMO_CODE))
+    if exists is not None:
+        print(f"Demo event: type /start {DEMO_CODE} to join it.", file=sys.stderr)
