@@ -21,6 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -189,16 +190,21 @@ async def bench_accepts(url: str, accepts: int) -> None:
             requests = (
                 await session.execute(select(MeetingRequest.id, MeetingRequest.invitee_id))
             ).all()
+            external = dict(
+                (await session.execute(select(Participant.id, Participant.external_id)))
+                .tuples()
+                .all()
+            )
         core = Core(app.sessions, clock=lambda: NOW)
         await core.load_taxonomy()
-        by_id = {pid: i for i, pid in enumerate(ids)}
         events = [
-            ButtonPress(Sender("bench", f"b{by_id[invitee]}", "x", "en"), f"rq|{rid}|a")
+            ButtonPress(Sender("bench", external[invitee], external[invitee], "en"), f"rq|{rid}|a")
             for rid, invitee in requests
         ]
         started = time.perf_counter()
-        await asyncio.gather(*(core.handle(event) for event in events))
+        responses = await asyncio.gather(*(core.handle(event) for event in events))
         elapsed = time.perf_counter() - started
+        answers = Counter(r.replies[0].text[:60] if r.replies else "" for r in responses)
         async with app.sessions() as session:
             meetings = await session.scalar(select(func.count()).select_from(Meeting))
             scheduled = (
@@ -209,7 +215,7 @@ async def bench_accepts(url: str, accepts: int) -> None:
             bookings = (
                 await session.execute(select(Booking.slot_id, Booking.participant_id))
             ).all()
-        assert meetings == len(events), (meetings, len(events))
+        assert meetings == len(events), (meetings, len(events), answers.most_common(3))
         assert len(set(scheduled)) == len(scheduled), "double-booked place"
         assert len(set(bookings)) == len(bookings), "double-booked person"
         print(

@@ -27,6 +27,7 @@ class AreaOption:
 
     code: str
     names: dict[str, Any]
+    id: int = 0
 
 
 @dataclass

@@ -7,10 +7,11 @@ removed. Times are written in the event's time zone with its VTIMEZONE included.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, vCalAddress, vText
+from icalendar import Calendar, Timezone, vCalAddress, vText
 from icalendar import Event as CalendarEvent
 
 from handlers.i18n import N_, Translator
@@ -26,6 +27,25 @@ ORGANIZER = "mailto:noreply@ponte.invalid"
 def event_name(names: dict[str, object], locale: str) -> str:
     """An event's name in ``locale``, falling back to English."""
     return str(names.get(locale) or names.get("en") or next(iter(names.values()), ""))
+
+
+@lru_cache(maxsize=64)
+def _vtimezone_ical(time_zone: str, year: int) -> bytes:
+    # Building a VTIMEZONE walks the zone's transitions; one per zone and year is plenty.
+    component = Timezone.from_tzinfo(
+        ZoneInfo(time_zone),
+        tzid=time_zone,
+        first_date=date(year - 1, 1, 1),
+        last_date=date(year + 2, 1, 1),
+    )
+    return bytes(component.to_ical())
+
+
+def vtimezone(time_zone: str, year: int) -> Timezone:
+    """The VTIMEZONE of ``time_zone``, covering the years around ``year``."""
+    component = Timezone.from_ical(_vtimezone_ical(time_zone, year))
+    assert isinstance(component, Timezone)
+    return component
 
 
 def meeting_calendar(
@@ -59,8 +79,9 @@ def meeting_calendar(
         if meeting.place.url:
             entry.add("url", meeting.place.url)
     entry.add("description", event_name(meeting.event.names, viewer.locale))
+    if meeting.slot is not None:
+        calendar.add_component(vtimezone(meeting.event.time_zone, meeting.slot.starts_at.year))
     calendar.add_component(entry)
-    calendar.add_missing_timezones()
     return Document(
         filename=f"ponte-meeting-{meeting.id}.ics",
         content=calendar.to_ical(),

@@ -21,18 +21,20 @@ PARTNERS = "pt"
 NEW_REQUEST = "rqn"
 
 
-async def area_names(turn: Turn, other: Participant) -> list[str]:
-    """Names of a participant's interest areas in the reader's language."""
-    names = {area.code: area.names for area in turn.areas}
+async def area_names(turn: Turn, other: Participant, area_ids: frozenset[int] | None) -> list[str]:
+    """Names of a participant's interest areas in the reader's language (taxonomy order)."""
     locale = turn.participant.locale
-    return [
-        str(names[code].get(locale) or names[code].get("en") or code)
-        for code in await turn.people.interest_codes(other)
-        if code in names
-    ]
+    if area_ids is None:
+        codes = set(await turn.people.interest_codes(other))
+        chosen = [area for area in turn.areas if area.code in codes]
+    else:
+        chosen = [area for area in turn.areas if area.id in area_ids]
+    return [str(area.names.get(locale) or area.names.get("en") or area.code) for area in chosen]
 
 
-async def partner_card(turn: Turn, other: Participant) -> str:
+async def partner_card(
+    turn: Turn, other: Participant, area_ids: frozenset[int] | None = None
+) -> str:
     """What anyone at the event may see of ``other``: never e-mail, phone or website."""
     t = turn.t
     org_type = t.gettext(ORG_TYPES.get(other.org_type or "", N_("Other")))
@@ -43,7 +45,10 @@ async def partner_card(turn: Turn, other: Participant) -> str:
     lines = [
         bold(escape(other.name or "")) + " · " + escape(other.organisation or ""),
         escape(f"{org_type} · {country}" + (f", {other.city}" if other.city else "")),
-        fmt(t.gettext("Interests: {areas}"), areas=", ".join(await area_names(turn, other))),
+        fmt(
+            t.gettext("Interests: {areas}"),
+            areas=", ".join(await area_names(turn, other, area_ids)),
+        ),
         fmt(t.gettext("Offers: {text}"), text=_short(other.offer)),
         fmt(t.gettext("Seeks: {text}"), text=_short(other.seek)),
         fmt(t.gettext("Languages: {languages}"), languages=", ".join(spoken)),
@@ -111,7 +116,10 @@ async def _page(
         + "\n"
         + fmt(t.gettext("Suggested partners, page {page} of {pages}"), page=page + 1, pages=pages)
     )
-    cards = [await partner_card(turn, people[r.participant_id]) for r in shown]
+    cards = [
+        await partner_card(turn, people[r.participant_id], index.entries[r.participant_id].areas)
+        for r in shown
+    ]
     meet = t.gettext("🤝 Meet {name}")
     rows: list[tuple[Button, ...]] = [
         (

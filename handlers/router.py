@@ -52,7 +52,7 @@ from handlers.prompts import (
 )
 from handlers.replies import Reply, Response
 from handlers.validation import Problem
-from storage.db import is_transient_conflict, write_gate
+from storage.db import is_transient_conflict, transaction_gate
 from storage.models import utcnow
 from storage.repositories import ParticipantRepository, TaxonomyRepository
 
@@ -76,7 +76,7 @@ class Core:
         self.clock = clock
         self.areas: tuple[AreaOption, ...] = ()
         self._ordering = KeyedLock()
-        self._gate = write_gate(sessions)
+        self._gate = transaction_gate(sessions)
         self.directory = Directory()
         self.outbox_ready = asyncio.Event()
         """Set when messages for other people were queued; channel senders wait on it."""
@@ -100,7 +100,7 @@ class Core:
         """Cache the active interest areas (call again after the taxonomy changes)."""
         async with self.sessions() as session:
             areas = await TaxonomyRepository(session).active_areas()
-        self.areas = tuple(AreaOption(a.code, dict(a.names)) for a in areas)
+        self.areas = tuple(AreaOption(a.code, dict(a.names), a.id) for a in areas)
 
     async def handle(self, event: IncomingEvent) -> Response:
         """Handle one event; a user's events are handled one at a time, in arrival order."""
@@ -122,8 +122,7 @@ class Core:
 
     async def _transaction(self, event: IncomingEvent) -> Response:
         """The event's one transaction: all of it is stored, or none of it."""
-        gate = self._gate or contextlib.nullcontext()
-        async with gate, self.sessions() as session, session.begin():
+        async with self._gate, self.sessions() as session, session.begin():
             if isinstance(event, ReachabilityChanged):
                 await ParticipantRepository(session).set_reachable(
                     event.sender.channel, event.sender.user_id, event.reachable

@@ -22,6 +22,10 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///ponte.db"
 
 def create_engine(url: str = DEFAULT_DATABASE_URL, **kwargs: Any) -> AsyncEngine:
     """Create an async engine; on SQLite, turn on foreign keys and WAL with a busy timeout."""
+    if url.startswith("postgresql"):
+        # Room for bursts (many users at once) without exhausting a small server.
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 20)
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
@@ -51,21 +55,25 @@ def _sqlite_begin_immediate(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-_WRITE_GATES: WeakKeyDictionary[AsyncEngine, asyncio.Lock] = WeakKeyDictionary()
+_GATES: WeakKeyDictionary[AsyncEngine, asyncio.Semaphore] = WeakKeyDictionary()
 
 
-def write_gate(sessions: async_sessionmaker[AsyncSession]) -> asyncio.Lock | None:
-    """A lock that queues writers in this process when the database is SQLite.
+def transaction_gate(sessions: async_sessionmaker[AsyncSession]) -> asyncio.Semaphore:
+    """How many transactions this process runs at once on the sessions' database.
 
-    SQLite has one writer at a time; queueing in Python instead of in SQLite's busy handler
-    keeps waits short and fair under bursts. PostgreSQL needs no gate (``None``).
+    SQLite has one writer at a time: queueing in Python keeps waits short and fair instead
+    of spinning in SQLite's busy handler. PostgreSQL gets as many as the connection pool
+    holds, so a burst of updates waits here, without a time-out, rather than failing with
+    the pool's "connection timed out".
     """
     engine = sessions.kw.get("bind")
-    if not isinstance(engine, AsyncEngine) or engine.dialect.name != "sqlite":
-        return None
-    gate = _WRITE_GATES.get(engine)
+    if not isinstance(engine, AsyncEngine):
+        raise TypeError("the session factory must be bound to an AsyncEngine")
+    gate = _GATES.get(engine)
     if gate is None:
-        gate = _WRITE_GATES[engine] = asyncio.Lock()
+        pool = engine.sync_engine.pool
+        size = getattr(pool, "size", lambda: 5)() + max(getattr(pool, "_max_overflow", 0), 0)
+        gate = _GATES[engine] = asyncio.Semaphore(1 if engine.dialect.name == "sqlite" else size)
     return gate
 
 

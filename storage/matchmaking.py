@@ -200,7 +200,11 @@ class MatchmakingRepository:
         meeting_id, event_id = meeting.id, meeting.event_id
         people = sorted((meeting.first_id, meeting.second_id))  # one order: no lock cycles
         for slot_id in await self._free_slots(event_id, people, now):
-            for place_id in await self._free_places(event_id, slot_id):
+            places = await self._free_places(event_id, slot_id)
+            # Start at a different place for each meeting: many accepts at once then spread
+            # over a slot's places instead of all queueing for the first one.
+            shift = meeting_id % len(places) if places else 0
+            for place_id in places[shift:] + places[:shift]:
                 try:
                     async with self.session.begin_nested():
                         await self._seat(meeting_id, people, slot_id, place_id)
