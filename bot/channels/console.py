@@ -52,9 +52,10 @@ class ConsoleChannel:
 
     async def run(self, *, send_start: bool = True) -> int:
         """Chat until end of input (Ctrl-D, or the end of a piped script)."""
-        await self._deliver_inbox()
         if send_start:
             await self._send(parse_text(self.sender, "/start"))
+        else:
+            await self._deliver_inbox()
         while True:
             line = await self._read_line()
             if line is None:
@@ -116,10 +117,12 @@ class ConsoleChannel:
         if response.notice and response.notice.text and not response.replies:
             self._write(f"  ({response.notice.text})")
         choices: list[Button] = []
+        first = len(self.choices) + 1 if inbox else 1
         for reply in response.replies:
-            choices += self._render_reply(reply, first_number=len(choices) + 1, inbox=inbox)
-        # Numbers always refer to the choices of the latest answer, never to an older one.
-        self.choices = choices
+            choices += self._render_reply(reply, first_number=first + len(choices), inbox=inbox)
+        # Numbers refer to the choices on screen since the user last typed: the latest
+        # answer, and any messages from other people delivered after it.
+        self.choices = [*self.choices, *choices] if inbox else choices
 
     def _render_reply(
         self, reply: Reply, first_number: int, *, inbox: bool = False
