@@ -341,10 +341,21 @@ async def test_demo_participants_accept_at_once(app: App, clock: Clock) -> None:
     assert any(r.document for r in chat.last.replies)
 
 
-async def test_times_follow_daylight_saving_in_rome_and_beijing(app: App, clock: Clock) -> None:
-    """Rome is UTC+1 in winter, UTC+2 from the last Sunday of March; Beijing is UTC+8."""
-    clock.now = datetime(2027, 3, 20, 9, 0, tzinfo=UTC)
-    before = datetime(2027, 3, 27, 8, 0, tzinfo=UTC)  # Saturday: Rome 09:00, Beijing 16:00
+@pytest.mark.parametrize(
+    ("before", "rome_before", "rome_after"),
+    [
+        # Last Sunday of March 2027: Rome moves from UTC+1 to UTC+2.
+        (datetime(2027, 3, 27, 8, 0, tzinfo=UTC), "9:00", "10:00"),
+        # Last Sunday of October 2026: Rome moves back from UTC+2 to UTC+1.
+        (datetime(2026, 10, 24, 8, 0, tzinfo=UTC), "10:00", "9:00"),
+    ],
+)
+async def test_times_follow_daylight_saving_in_rome_and_beijing(
+    app: App, clock: Clock, before: datetime, rome_before: str, rome_after: str
+) -> None:
+    """The same 08:00 UTC slot, the Saturday before and the Monday after Rome changes its
+    clocks: Rome's time moves by an hour, Beijing's (UTC+8 all year) stays 16:00."""
+    clock.now = before - timedelta(days=7)
     event_id = await make_event(app.sessions, first_slot=before, slots=1, deadline=before, places=1)
     after_id = await make_event(app.sessions, code="after", first_slot=before + timedelta(days=2), slots=1,
                                 deadline=before + timedelta(days=2), places=1)  # fmt: skip
@@ -371,10 +382,14 @@ async def test_times_follow_daylight_saving_in_rome_and_beijing(app: App, clock:
                 select(MeetingRequest).where(MeetingRequest.event_id == event)
             )
         await chats["wang"].press_payload(f"rq|{request.id}|a")  # type: ignore[union-attr]
+
+    def padded(clock_time: str) -> str:
+        return clock_time.zfill(5)
+
     expected = {
-        "it": ("09:00", "10:00", "16:00"),
-        "en": ("9:00", "10:00", "4:00"),
-        "zh_Hans": ("09:00", "10:00", "16:00"),
+        "it": (padded(rome_before), padded(rome_after), "16:00"),
+        "en": (rome_before, rome_after, "4:00"),
+        "zh_Hans": (padded(rome_before), padded(rome_after), "16:00"),
     }
     for locale, (saturday, monday, beijing) in expected.items():
         maria = Chat(core, user="maria", channel="test")
