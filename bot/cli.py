@@ -109,7 +109,7 @@ async def _console(settings: Settings, args: argparse.Namespace) -> int:
 
     app = await build_app(settings)
     try:
-        await offer_demo(app)
+        await offer_demo(app, args.lang)
         channel = ConsoleChannel(
             app.core, user=args.user, language_hint=args.lang, save_dir=args.save_dir
         )

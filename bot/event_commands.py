@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.app import App, prepare_database
 from bot.config import Settings
 from bot.event_links import deep_link, write_qr_png
+from handlers.i18n import negotiate_locale, translator
 from storage.db import create_engine, create_sessionmaker
 from storage.demo import DEMO_CODE, seed_demo
 from storage.event_files import (
@@ -151,7 +152,7 @@ async def _qr(
     return 0
 
 
-async def offer_demo(app: App) -> None:
+async def offer_demo(app: App, language_hint: str | None = None) -> None:
     """Seed the demo event into an empty database; tell (on stderr) how to join it."""
     today = datetime.now(UTC).date()
     try:
@@ -162,4 +163,6 @@ async def offer_demo(app: App) -> None:
     async with app.sessions() as session:
         exists = await session.scalar(select(Event.id).where(Event.code == DEMO_CODE))
     if exists is not None:
-        print(f"Demo event: type /start {DEMO_CODE} to join it.", file=sys.stderr)
+        t = translator(negotiate_locale(language_hint))
+        hint = t.gettext("Demo event: type /start {code} to join it.").format(code=DEMO_CODE)
+        print(hint, file=sys.stderr)
