@@ -38,6 +38,7 @@ import asyncio
 import contextlib
 import math
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -47,6 +48,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -308,7 +310,8 @@ async def stop_bot(bot: BotProcess) -> None:
 
 async def start_profiler(bot: BotProcess, output: Path) -> None:
     """Sample the bot with py-spy (collapsed stacks, for flame graphs) until stopped."""
-    command = ["py-spy", "record", "--pid", str(bot.process.pid), "--rate", "250",
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    command = [py_spy, "record", "--pid", str(bot.process.pid), "--rate", "250",
                "--nonblocking", "--format", "raw", "--output", str(output)]  # fmt: skip
     bot.profiler = await asyncio.create_subprocess_exec(
         *command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True
@@ -365,7 +368,6 @@ class Result:
     max_ms: float = math.nan
     offered_rate: float = math.nan  # as achieved by the load generator
     rate_cpu_ms: float = math.nan  # bot CPU per update at the offered rate
-    rate_cpu_share: float = math.nan  # of one core, at the offered rate
     harness_cpu_share: float = math.nan  # this process, of one core, in the burst
     messages_per_update: float = math.nan
     wrong: int = 0
@@ -454,7 +456,7 @@ async def offered_rate(
         user = users[i % len(users)]
         tickets.append(tracker.send(user, population.next_step(user)))
     elapsed = loop.time() - start
-    await wait_for(tracker.idle, bot, 30.0, "the answers at the offered rate")
+    await wait_for(tracker.idle, bot, burst_timeout(total), "the answers at the offered rate")
     return tickets, (total - 1) / elapsed if elapsed > 0 else math.nan
 
 
@@ -487,12 +489,11 @@ async def run_one(framework: str, kind: str, args: argparse.Namespace, round_num
                 result.messages_per_update = (tracker.messages - messages) / args.updates
                 await asyncio.sleep(0.5)
 
-                cpu, started = bot.cpu_seconds(), time.perf_counter()
+                cpu = bot.cpu_seconds()
                 tickets, result.offered_rate = await offered_rate(
                     tracker, bot, rate_users, args.rate, args.duration
                 )
                 result.rate_cpu_ms = (bot.cpu_seconds() - cpu) * 1000 / len(tickets)
-                result.rate_cpu_share = (bot.cpu_seconds() - cpu) / (time.perf_counter() - started)
                 result.set_latencies([((t.first or math.inf) - t.sent) * 1000 for t in tickets])
                 await asyncio.sleep(0.3)  # anything extra the bot still sends is counted
             finally:
@@ -517,14 +518,16 @@ def report(results: Sequence[Result], title: str) -> None:
     """The table, the ratios Ponte/echo and the targets, per framework."""
     print(f"\n{title}")
     header = (f"{'framework':<9} {'bot':<5} {'updates/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
-              f"{'max ms':>7} {'rate/s':>6} {'msg/upd':>7} {'CPU ms/upd':>10} {'problems':>8}")  # fmt: skip
+              f"{'max ms':>7} {'rate/s':>6} {'msg/upd':>7} {'CPU ms/upd':>10} {'srv CPU':>7} "
+              f"{'problems':>8}")  # fmt: skip
     print(header)
     print("-" * len(header))
     for r in results:
         print(
             f"{r.framework:<9} {r.kind:<5} {r.throughput:>9.0f} {r.p50:>7.1f} {r.p99:>7.1f} "
             f"{r.max_ms:>7.1f} {r.offered_rate:>6.0f} {r.messages_per_update:>7.2f} "
-            f"{r.burst_cpu_ms:>5.2f}/{r.rate_cpu_ms:<4.2f} {r.problems:>8}"
+            f"{r.burst_cpu_ms:>5.2f}/{r.rate_cpu_ms:<4.2f} {r.harness_cpu_share:>7.0%} "
+            f"{r.problems:>8}"
         )
     by_key = {(r.framework, r.kind): r for r in results}
     for framework in FRAMEWORKS:
@@ -553,6 +556,7 @@ def median_results(results: Sequence[Result]) -> list[Result]:
 
         m = Result(framework, kind)
         m.throughput = med(lambda r: r.throughput)
+        m.harness_cpu_share = med(lambda r: r.harness_cpu_share)
         m.burst_cpu_ms, m.rate_cpu_ms = med(lambda r: r.burst_cpu_ms), med(lambda r: r.rate_cpu_ms)
         m.offered_rate = med(lambda r: r.offered_rate)
         m.messages_per_update = med(lambda r: r.messages_per_update)
@@ -560,6 +564,24 @@ def median_results(results: Sequence[Result]) -> list[Result]:
         m.wrong = sum(r.problems for r in rounds)
         merged.append(m)
     return merged
+
+
+def versions() -> str:
+    """The commit under test and the versions of the libraries that matter here."""
+    try:
+        commit = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=ROOT, capture_output=True, text=True, timeout=10, check=False,
+        ).stdout.strip()  # fmt: skip
+    except OSError:
+        commit = ""
+    names = ("aiogram", "python-telegram-bot", "httpx", "httpcore", "aiohttp", "SQLAlchemy",
+             "aiosqlite", "pydantic")  # fmt: skip
+    found = []
+    for name in names:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            found.append(f"{name} {metadata.version(name)}")
+    return f"commit {commit or 'unknown'}; " + ", ".join(found)
 
 
 def machine() -> str:
@@ -609,6 +631,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 async def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')} · {machine()}")
+    print(versions())
     print(
         f"burst {args.updates} updates over {args.users} users; "
         f"{args.rate:g} updates/s for {args.duration:g} s over {args.users} users; "

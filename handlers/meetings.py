@@ -12,6 +12,7 @@ from handlers.markup import bold, escape, fmt
 from handlers.notify import notify, reader, reply_to_payload
 from handlers.replies import Button, Reply
 from handlers.timefmt import day, time_range, zone, zone_label
+from handlers.validation import parse_id
 from storage.event_models import Meeting
 from storage.matchmaking import MatchmakingRepository
 from storage.models import Participant
@@ -148,7 +149,8 @@ async def on_meeting_button(turn: Turn, value: str) -> None:
     t = turn.t
     meeting_id, _, action = value.partition("|")
     repo = MatchmakingRepository(turn.session)
-    meeting = await repo.meeting(int(meeting_id), lock=True) if meeting_id.isdigit() else None
+    number = parse_id(meeting_id)
+    meeting = await repo.meeting(number, lock=True) if number is not None else None
     if (
         meeting is None
         or not meeting.involves(turn.participant.id)
@@ -232,7 +234,8 @@ async def on_feedback_button(turn: Turn, value: str) -> None:
     t = turn.t
     meeting_id, _, answer = value.partition("|")
     repo = MatchmakingRepository(turn.session)
-    meeting = await repo.meeting(int(meeting_id)) if meeting_id.isdigit() else None
+    number = parse_id(meeting_id)
+    meeting = await repo.meeting(number) if number is not None else None
     if (
         meeting is None
         or not meeting.involves(turn.participant.id)

@@ -11,6 +11,7 @@ from handlers.i18n import N_
 from handlers.ics import event_name
 from handlers.markup import bold, escape, fmt
 from handlers.replies import Button
+from handlers.validation import parse_id
 from storage.event_models import Event
 from storage.matchmaking import MatchmakingRepository
 from storage.models import Participant
@@ -142,8 +143,9 @@ async def _page(
 
 async def on_partners_button(turn: Turn, value: str) -> None:
     """``pt|<event id>|<page>``: another page, or the chosen event."""
-    event_id, _, page = value.partition("|")
-    if not (event_id.isdigit() and page.isdigit()):
+    event_text, _, page_text = value.partition("|")
+    event_id, page = parse_id(event_text), parse_id(page_text)
+    if event_id is None or page is None:
         turn.notice(turn.t.gettext("That button is from an earlier message and no longer works."))
         return
-    await show_partners(turn, int(event_id), int(page), edit=True)
+    await show_partners(turn, event_id, page, edit=True)

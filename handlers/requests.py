@@ -15,7 +15,7 @@ from handlers.notify import reader, reply_to_payload
 from handlers.partners import partner_card
 from handlers.replies import Button, Reply
 from handlers.timefmt import when
-from handlers.validation import Problem, check_text
+from handlers.validation import Problem, check_text, parse_id
 from storage.event_models import Event, MeetingRequest
 from storage.matchmaking import MatchmakingRepository
 from storage.models import Participant
@@ -29,17 +29,18 @@ MAX_NOTE = 300
 
 async def start_request(turn: Turn, value: str) -> None:
     """``rqn|<participant id>|<event id>``: check, then ask for an optional note."""
-    invitee_id, _, event_id = value.partition("|")
-    if not (invitee_id.isdigit() and event_id.isdigit()):
+    invitee_text, _, event_text = value.partition("|")
+    invitee_id, event_id = parse_id(invitee_text), parse_id(event_text)
+    if invitee_id is None or event_id is None:
         turn.say(turn.t.gettext(STALE))
         return
     repo = MatchmakingRepository(turn.session)
-    checked = await _check(turn, repo, int(invitee_id), int(event_id))
+    checked = await _check(turn, repo, invitee_id, event_id)
     if isinstance(checked, str):
         turn.say(checked)
         return
     invitee, _event = checked
-    turn.go(REQUEST_FLOW, NOTE, invitee=invitee.id, event=int(event_id))
+    turn.go(REQUEST_FLOW, NOTE, invitee=invitee.id, event=event_id)
     ask_note(turn, invitee.name or "")
 
 
@@ -193,7 +194,8 @@ async def on_answer_button(turn: Turn, value: str) -> None:
     t = turn.t
     request_id, _, answer = value.partition("|")
     repo = MatchmakingRepository(turn.session)
-    request = await repo.request(int(request_id)) if request_id.isdigit() else None
+    number = parse_id(request_id)
+    request = await repo.request(number) if number is not None else None
     if request is None or request.invitee_id != turn.participant.id or answer not in {"a", "d"}:
         turn.say(t.gettext(STALE))
         return

@@ -13,6 +13,16 @@ from email_validator import EmailNotValidError, validate_email
 from handlers.i18n import N_, Translator
 from handlers.markup import fmt
 
+# Ids in button payloads: ASCII digits only ("²".isdigit() is true but int("²") fails) and small
+# enough for a 32-bit INTEGER column, so a forged payload never reaches the database as an error.
+_PAYLOAD_ID = re.compile(r"[0-9]{1,9}")
+
+
+def parse_id(text: str) -> int | None:
+    """The id in a button payload or a typed number, or ``None`` when it is not one."""
+    return int(text) if _PAYLOAD_ID.fullmatch(text) else None
+
+
 # Invisible characters users paste by accident (zero-width space/joiners, BOM, word joiner).
 _INVISIBLE_EDGES = "\u200b\u200c\u200d\u2060\ufeff"
 

@@ -119,6 +119,15 @@ def test_choices_by_label_and_mydata_document(tmp_path: Path) -> None:
     assert json.loads(saved.read_text(encoding="utf-8"))["participant"]["name"] == "Anna Bianchi"
 
 
+def test_superscript_and_other_unicode_digits_are_not_choices(tmp_path: Path) -> None:
+    result = run_console(tmp_path, "digits", ["\u00b2", "\u0663", "\uff11"])
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    # Each line is refused and the language question asked again: still at the first step.
+    assert result.stdout.count("Please choose one of the options below.") == 3
+    assert result.stdout.count("[1] Italiano") == 4
+
+
 def test_end_of_input_exits_cleanly(tmp_path: Path) -> None:
     result = run_console(tmp_path, "silent", [])
     assert result.returncode == 0

@@ -18,6 +18,7 @@ from handlers.markup import to_plain_text
 from handlers.notify import payload_to_reply
 from handlers.replies import Button, Reply, Response
 from handlers.router import Core
+from handlers.validation import parse_id
 from storage.models import utcnow
 from storage.outbox import OutboxRepository
 
@@ -98,8 +99,9 @@ class ConsoleChannel:
 
     def _match_choice(self, line: str) -> Button | None:
         text = line.strip()
-        if text.isdigit() and 1 <= int(text) <= len(self.choices):
-            return self.choices[int(text) - 1]
+        number = parse_id(text)
+        if number is not None and 1 <= number <= len(self.choices):
+            return self.choices[number - 1]
         wanted = text.casefold()
         if not wanted:
             return None
