@@ -175,7 +175,7 @@ async def test_forged_stale_and_repeated_presses_change_nothing(app: App, clock:
         (chats["li"], "mt|999|x"),
         (chats["li"], "rq|abc|a"),
         (chats["li"], "mt|\u00b2|x"),  # a digit to str.isdigit(), not to int()
-        (chats["li"], "pt|1|99999999999999999999"),  # beyond any INTEGER column
+        (chats["li"], f"rqn|99999999999999999999|{await event_id_of(app)}"),  # beyond INTEGER
         (chats["li"], f"rqn|\u0661|{await event_id_of(app)}"),  # Arabic-Indic one
         (chats["maria"], f"fb|{meeting.id}|y"),  # before the meeting took place
         (chats["maria"], f"rqn|{ids['maria']}|{await event_id_of(app)}"),  # oneself
