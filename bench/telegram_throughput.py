@@ -576,7 +576,7 @@ def versions() -> str:
     except OSError:
         commit = ""
     names = ("aiogram", "python-telegram-bot", "httpx", "httpcore", "aiohttp", "SQLAlchemy",
-             "aiosqlite", "pydantic")  # fmt: skip
+             "greenlet", "pydantic")  # fmt: skip
     found = []
     for name in names:
         with contextlib.suppress(metadata.PackageNotFoundError):

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from storage.db import DEFAULT_DATABASE_URL
 from storage.taxonomy import DEFAULT_TAXONOMY_FILE
+
+TELEGRAM_API_HOST = "api.telegram.org"
+# setWebhook's rules for secret_token and for the URL Telegram itself will post to.
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+TELEGRAM_WEBHOOK_PORTS = (443, 80, 88, 8443)
 
 
 class ConfigError(RuntimeError):
@@ -54,14 +62,71 @@ class Settings(BaseSettings):
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
+    @model_validator(mode="after")
+    def _check_webhook(self) -> Settings:
+        if self.webhook_url:
+            problems = webhook_problems(
+                self.webhook_url, self.webhook_secret, self.telegram_api_base
+            )
+            if problems:
+                raise PydanticCustomError("webhook", "; ".join(problems))
+        return self
+
+
+def webhook_problems(url: str, secret: str | None, api_base: str) -> list[str]:
+    """What is wrong with a webhook set-up, each with what to do about it.
+
+    A webhook without a secret would run whatever anyone posts to the URL, so one is
+    required. Telegram posts only to HTTPS on four ports; a local ``telegram-bot-api``
+    server (any other ``TELEGRAM_API_BASE``) also posts to plain HTTP and any port.
+    """
+    problems = []
+    if secret is None:
+        problems.append(
+            "WEBHOOK_SECRET must be set when WEBHOOK_URL is: Telegram sends it with every "
+            "update so that Ponte can refuse forged ones; generate one with "
+            "`openssl rand -hex 32`"
+        )
+    elif not WEBHOOK_SECRET.fullmatch(secret):
+        problems.append(
+            "WEBHOOK_SECRET may only hold 1 to 256 letters A-Z and a-z, digits, '_' and '-' "
+            "(Telegram's rule); generate one with `openssl rand -hex 32`"
+        )
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme not in ("https", "http") or not parts.hostname or port == -1:
+        problems.append(
+            f"WEBHOOK_URL {url!r} is not a URL like https://bot.example.org/telegram/ponte"
+        )
+    elif urlsplit(api_base).hostname == TELEGRAM_API_HOST:
+        if parts.scheme != "https":
+            problems.append(
+                "WEBHOOK_URL must start with https:// (Telegram posts to nothing else): "
+                "put Ponte behind a reverse proxy that terminates TLS "
+                "(see docs/operations.md)"
+            )
+        elif (port or 443) not in TELEGRAM_WEBHOOK_PORTS:
+            problems.append(
+                f"WEBHOOK_URL uses port {port}, but Telegram posts only to ports 443, 80, 88 "
+                "and 8443: let the proxy listen on one of them"
+            )
+    return problems
+
 
 def load_settings() -> Settings:
     """Read the settings, turning validation errors into one readable :class:`ConfigError`."""
     try:
         return Settings()
     except ValidationError as exc:
+        # Errors of one variable name it in their location; checks across variables
+        # (the webhook's) have none and name the variables in their message.
         problems = "; ".join(
             f"{'.'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+            if error["loc"]
+            else error["msg"]
             for error in exc.errors()
         )
         raise ConfigError(f"invalid configuration: {problems}") from exc

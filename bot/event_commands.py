@@ -17,7 +17,7 @@ from bot.config import Settings
 from bot.event_links import deep_link, write_qr_png
 from handlers.i18n import negotiate_locale, translator
 from storage.db import create_engine, create_sessionmaker
-from storage.demo import DEMO_CODE, seed_demo
+from storage.demo import DEMO_CODE, redate_demo, seed_demo
 from storage.event_files import (
     EventFileError,
     UnknownEventError,
@@ -152,14 +152,19 @@ async def _qr(
     return 0
 
 
-async def offer_demo(app: App, language_hint: str | None = None) -> None:
-    """Seed the demo event into an empty database; tell (on stderr) how to join it."""
-    today = datetime.now(UTC).date()
+async def offer_demo(
+    app: App, language_hint: str | None = None, now: datetime | None = None
+) -> None:
+    """Seed the demo event into an empty database, or move it forward once it has gone
+    stale; tell (on stderr) how to join it."""
+    now = now or datetime.now(UTC)
     try:
         async with app.sessions() as session, session.begin():
-            await seed_demo(session, today)
+            await seed_demo(session, now.astimezone(UTC).date())
     except IntegrityError:  # another process seeded it at the same moment
         pass
+    async with app.sessions() as session, session.begin():
+        await redate_demo(session, now)
     async with app.sessions() as session:
         exists = await session.scalar(select(Event.id).where(Event.code == DEMO_CODE))
     if exists is not None:

@@ -33,13 +33,17 @@ _MAIN_ZONE = {
 }
 
 
+# Two-letter CLDR territories nobody is based in: unknown, groupings and pseudo-locales.
+_NOT_PLACES = frozenset({"ZZ", "EU", "EZ", "UN", "XA", "XB"})
+
+
 @cache
 def _names() -> dict[str, str]:
     """Folded country name (or ISO code) → ISO 3166 alpha-2 code, in every supported locale."""
     index: dict[str, str] = {}
     for code in SUPPORTED_LOCALES:
         for territory, name in Locale.parse(code).territories.items():
-            if len(territory) == 2 and territory.isalpha() and territory not in {"ZZ", "EU", "UN"}:
+            if len(territory) == 2 and territory.isalpha() and territory not in _NOT_PLACES:
                 index.setdefault(name.casefold(), territory)
                 index.setdefault(territory.casefold(), territory)
     return index
@@ -58,6 +62,16 @@ def check_country(raw: str) -> Checked:
             {"text": text[:60]},
         )
     return Valid(code)
+
+
+def is_country_code(code: str) -> bool:
+    """Whether ``code`` is a country Ponte knows (a button's payload is untrusted)."""
+    return code in _codes()
+
+
+@cache
+def _codes() -> frozenset[str]:
+    return frozenset(_names().values())
 
 
 def country_name(code: str | None, t: Translator) -> str:

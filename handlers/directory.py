@@ -124,6 +124,10 @@ class Directory:
         self._events[event_id] = index
         return index
 
+    def forget(self, event_id: int) -> None:
+        """Forget one event's index (it holds someone who is no longer there)."""
+        self._events.pop(event_id, None)
+
     def invalidate(self) -> None:
         """Forget every index (something they hold changed in this process)."""
         self._events.clear()

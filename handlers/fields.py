@@ -12,7 +12,7 @@ from typing import Any
 from babel.lists import format_list
 
 from handlers.context import Turn
-from handlers.countries import check_country, country_name, guess_time_zone
+from handlers.countries import check_country, country_name, guess_time_zone, is_country_code
 from handlers.i18n import N_, SUPPORTED_LOCALES, translator
 from handlers.markup import bold, escape
 from handlers.validation import (
@@ -263,7 +263,7 @@ class CountryField(Field):
         return await self.on_choice(turn, checked.value)
 
     async def on_choice(self, turn: Turn, value: str) -> Answer:
-        if not (len(value) == 2 and value.isalpha() and value.isupper()):
+        if not is_country_code(value):
             return CHOOSE_AN_OPTION
         participant = turn.participant
         # Follow a country change with the time zone, unless the user chose another zone.

@@ -1,13 +1,15 @@
 """Calendar files (.ics) for meetings, made with the icalendar library.
 
 One stable UID per meeting and a SEQUENCE that grows with every change, so calendar apps
-update the entry they already have; a cancelled meeting is sent as METHOD:CANCEL so it is
-removed. Times are written in the event's time zone with its VTIMEZONE included.
+update the entry they already have. Confirmations and changes are METHOD:PUBLISH (RFC 5546
+3.2.1: an ORGANIZER and no ATTENDEE, nothing to answer); a cancellation is METHOD:CANCEL
+with STATUS:CANCELLED (3.2.5), naming its recipient as the ATTENDEE it is cancelled for.
+Times are written in the event's time zone with its VTIMEZONE included.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -57,11 +59,11 @@ def meeting_calendar(
     calendar = Calendar()
     calendar.add("prodid", PRODUCT_ID)
     calendar.add("version", "2.0")
-    calendar.add("method", "CANCEL" if cancelled else "REQUEST")
+    calendar.add("method", "CANCEL" if cancelled else "PUBLISH")
     entry = CalendarEvent()
     entry.add("uid", meeting.uid)
     entry.add("sequence", meeting.sequence)
-    entry.add("dtstamp", now)
+    entry.add("dtstamp", now.astimezone(UTC))
     entry.add(
         "summary",
         t.gettext(SUMMARY).format(name=partner.name or "", organisation=partner.organisation or ""),
@@ -70,6 +72,12 @@ def meeting_calendar(
     organizer = vCalAddress(ORGANIZER)
     organizer.params["cn"] = vText("Ponte")
     entry.add("organizer", organizer)
+    if cancelled and viewer.email:
+        # Only the recipient: RFC 5546 lets a cancellation go to each attendee separately,
+        # and the partner's address must not travel again (they may have erased their data).
+        attendee = vCalAddress(f"mailto:{viewer.email}")
+        attendee.params["cn"] = vText(viewer.name or viewer.email)
+        entry.add("attendee", attendee)
     if meeting.slot is not None:
         zone = ZoneInfo(meeting.event.time_zone)
         entry.add("dtstart", meeting.slot.starts_at.astimezone(zone))

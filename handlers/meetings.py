@@ -42,16 +42,21 @@ def when_text(meeting: Meeting, viewer: Participant, t: Translator) -> str:
         return escape(t.gettext("Time to be arranged by the organisers"))
     start, end = meeting.slot.starts_at, meeting.slot.ends_at
     mine = viewer.time_zone or meeting.event.time_zone
-    text = escape(
-        f"{day(start, t, mine)}, {time_range(start, end, t, mine)} ({zone_label(mine, t)})"
+    # The punctuation is in the messages: Chinese uses full-width brackets and no comma.
+    text = fmt(
+        t.gettext("{day}, {time} ({zone})"),
+        day=day(start, t, mine),
+        time=time_range(start, end, t, mine),
+        zone=zone_label(mine, t),
     )
     partner = meeting.partner_of(viewer.id)
     theirs = partner.time_zone or meeting.event.time_zone
     if offsets_differ(start, mine, theirs):
         text += "\n" + fmt(
-            t.gettext("For {name}: {time} ({zone})"),
+            t.gettext("For {name}: {day}, {time} ({zone})"),
             name=partner.name or "",
-            time=f"{day(start, t, theirs)}, {time_range(start, end, t, theirs)}",
+            day=day(start, t, theirs),
+            time=time_range(start, end, t, theirs),
             zone=zone_label(theirs, t),
         )
     return text
@@ -73,11 +78,16 @@ def meeting_text(meeting: Meeting, viewer: Participant, t: Translator, headline:
     if meeting.place is not None:
         if meeting.place.url:
             lines.append(fmt(t.gettext("Online: {link}"), link=meeting.place.url))
-        else:
-            where = meeting.place.label + (
-                f", {meeting.event.venue}" if meeting.event.venue else ""
+        elif meeting.event.venue:
+            lines.append(
+                fmt(
+                    t.gettext("Where: {place}, {venue}"),
+                    place=meeting.place.label,
+                    venue=meeting.event.venue,
+                )
             )
-            lines.append(fmt(t.gettext("Where: {place}"), place=where))
+        else:
+            lines.append(fmt(t.gettext("Where: {place}"), place=meeting.place.label))
     contacts = [c for c in (partner.email, partner.phone, partner.website) if c]
     if contacts:
         lines.append(fmt(t.gettext("Contact: {contacts}"), contacts=" · ".join(contacts)))
@@ -282,7 +292,12 @@ async def agenda(turn: Turn) -> None:
                 current_day = ""
             slot_time = "…"
         place = meeting.place.url or meeting.place.label if meeting.place else ""
-        line = f"{escape(slot_time)} · {bold(escape(partner.name or ''))} ({escape(partner.organisation or '')})"
+        line = fmt(
+            t.gettext("{time} · <b>{name}</b> ({organisation})"),
+            time=slot_time,
+            name=partner.name or "",
+            organisation=partner.organisation or "",
+        )
         if place:
             line += f"\n   {escape(place)}"
         theirs = partner.time_zone or mine

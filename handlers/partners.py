@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from handlers.context import Turn
 from handlers.countries import country_name
-from handlers.directory import Entry, keywords
+from handlers.directory import Entry, EventIndex, keywords
 from handlers.fields import SPOKEN_LANGUAGES
 from handlers.form import ORG_TYPES
 from handlers.i18n import N_
@@ -95,23 +95,22 @@ async def _page(
     turn: Turn, repo: MatchmakingRepository, event: Event, page: int, *, edit: bool
 ) -> None:
     t = turn.t
-    me = turn.participant
-    index = await turn.directory.index(turn.session, event.id)
-    mine = index.entries.get(me.id) or Entry(
-        me.id,
-        me.country,
-        frozenset(await repo.area_ids_of(me.id)),
-        keywords(me.offer),
-        keywords(me.seek),
-    )
-    ranked = index.rank(mine, SHORTLIST)
-    if not ranked:
-        turn.say(t.gettext("No other participants at this event yet. Please look again later."))
-        return
-    pages = (len(ranked) + PAGE_SIZE - 1) // PAGE_SIZE
-    page = min(page, pages - 1)
-    shown = ranked[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
-    people = await repo.participants([r.participant_id for r in shown])
+    for attempt in range(2):
+        index = await turn.directory.index(turn.session, event.id)
+        ranked = index.rank(await _entry_of_mine(turn, repo, index), SHORTLIST)
+        if not ranked:
+            turn.say(t.gettext("No other participants at this event yet. Please look again later."))
+            return
+        pages = (len(ranked) + PAGE_SIZE - 1) // PAGE_SIZE
+        page = min(page, pages - 1)
+        shown = ranked[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+        people = await turn.people.at_event(event.id, [r.participant_id for r in shown])
+        if len(people) == len(shown) or attempt:
+            break
+        # The index predates someone's erasure or departure (in another process, or
+        # within its time to live): build it again rather than show who is gone.
+        turn.directory.forget(event.id)
+    shown = [r for r in shown if r.participant_id in people]
     header = (
         bold(escape(event_name(event.names, t.code)))
         + "\n"
@@ -139,6 +138,17 @@ async def _page(
     if nav:
         rows.append(tuple(nav))
     turn.say(header + "\n\n" + "\n\n".join(cards), tuple(rows), edit=edit)
+
+
+async def _entry_of_mine(turn: Turn, repo: MatchmakingRepository, index: EventIndex) -> Entry:
+    me = turn.participant
+    return index.entries.get(me.id) or Entry(
+        me.id,
+        me.country,
+        frozenset(await repo.area_ids_of(me.id)),
+        keywords(me.offer),
+        keywords(me.seek),
+    )
 
 
 async def on_partners_button(turn: Turn, value: str) -> None:

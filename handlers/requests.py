@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +14,7 @@ from handlers.markup import bold, escape, fmt
 from handlers.meetings import STALE, Build, announce_scheduled, tell
 from handlers.notify import reader, reply_to_payload
 from handlers.partners import partner_card
-from handlers.replies import Button, Reply
+from handlers.replies import Button, Reply, Response
 from handlers.timefmt import when
 from handlers.validation import Problem, check_text, parse_id
 from storage.event_models import Event, MeetingRequest
@@ -38,6 +39,9 @@ async def start_request(turn: Turn, value: str) -> None:
     checked = await _check(turn, repo, invitee_id, event_id)
     if isinstance(checked, str):
         turn.say(checked)
+        return
+    if isinstance(checked, MeetingRequest):
+        await _show_crossing(turn, repo, checked)
         return
     invitee, _event = checked
     turn.go(REQUEST_FLOW, NOTE, invitee=invitee.id, event=event_id)
@@ -99,6 +103,9 @@ async def _send(turn: Turn, note: str | None) -> None:
     if isinstance(checked, str):
         turn.say(checked)
         return
+    if isinstance(checked, MeetingRequest):
+        await _accept_crossing(turn, repo, checked)
+        return
     invitee, event = checked
     expires = turn.now + timedelta(hours=event.request_ttl_hours)
     request = await repo.add_request(event, turn.participant, invitee, note, expires)
@@ -107,7 +114,7 @@ async def _send(turn: Turn, note: str | None) -> None:
             fmt(t.gettext("You have already asked {name} for a meeting."), name=invitee.name or "")
         )
         return
-    card = await partner_card(turn, turn.participant)
+    card = await _card_for(turn, invitee, turn.participant)
     tell(turn, invitee, _invitation(request, event, card))
     turn.say(
         fmt(
@@ -124,13 +131,56 @@ async def _send(turn: Turn, note: str | None) -> None:
         await accept(turn, request, acting=invitee)
 
 
-def _invitation(request: MeetingRequest, event: Event, card: str) -> Build:
-    def build(t: Translator, person: Participant) -> list[Reply]:
-        text = (
-            bold(escape(t.gettext("New meeting request")))
-            + " · "
-            + escape(event_name(event.names, t.code))
+async def _card_for(turn: Turn, reader_person: Participant, about: Participant) -> str:
+    """``about``'s card as ``reader_person`` reads it: their language, their area names.
+
+    The card speaks the language of the turn's participant, so it is built on a view of
+    the turn whose participant is the reader (nothing is said through that view).
+    """
+    seen_by = replace(turn, participant=reader_person, response=Response())
+    return await partner_card(seen_by, about)
+
+
+async def _show_crossing(turn: Turn, repo: MatchmakingRepository, waiting: MeetingRequest) -> None:
+    """The user asks someone whose request to them is waiting: show that request, with its
+    buttons, instead of starting a second one between the two."""
+    request = await repo.request(waiting.id, lock=True)
+    if request is None or not _answerable(turn, request):
+        return
+    turn.say(
+        fmt(
+            turn.t.gettext("{name} has already asked you for a meeting: see their request."),
+            name=request.requester.name or "",
         )
+    )
+    card = await _card_for(turn, turn.participant, request.requester)
+    tell(turn, turn.participant, _invitation(request, request.event, card, N_("Meeting request")))
+
+
+async def _accept_crossing(
+    turn: Turn, repo: MatchmakingRepository, waiting: MeetingRequest
+) -> None:
+    """The user sends a request to someone whose request to them arrived meanwhile (while
+    the note was being written): both want to meet, so theirs is accepted."""
+    request = await repo.request(waiting.id, lock=True)
+    if request is None or not _answerable(turn, request):
+        return
+    turn.say(
+        fmt(
+            turn.t.gettext(
+                "{name} had already asked you for a meeting, so we accepted their request for you."
+            ),
+            name=request.requester.name or "",
+        )
+    )
+    await accept(turn, request, acting=turn.participant)
+
+
+def _invitation(
+    request: MeetingRequest, event: Event, card: str, headline: str = N_("New meeting request")
+) -> Build:
+    def build(t: Translator, person: Participant) -> list[Reply]:
+        text = bold(escape(t.gettext(headline))) + " · " + escape(event_name(event.names, t.code))
         text += "\n\n" + card
         if request.note:
             text += "\n\n" + fmt(t.gettext("Note: {note}"), note=request.note)
@@ -147,8 +197,9 @@ def _invitation(request: MeetingRequest, event: Event, card: str) -> Build:
 
 async def _check(
     turn: Turn, repo: MatchmakingRepository, invitee_id: int, event_id: int
-) -> tuple[Participant, Event] | str:
-    """The invitee and event when a request is allowed; else why not (localised)."""
+) -> tuple[Participant, Event] | MeetingRequest | str:
+    """The invitee and event when a request is allowed; the invitee's own pending request
+    to the user when they crossed; else why not (localised)."""
     t = turn.t
     me = turn.participant
     event = await repo.event(event_id)
@@ -169,8 +220,10 @@ async def _check(
     existing = await repo.request_between(event.id, me.id, invitee.id)
     if existing is not None:
         if existing.requester_id == invitee.id and existing.status == "pending":
+            return existing
+        if existing.requester_id == invitee.id:
             return fmt(
-                t.gettext("{name} has already asked you for a meeting: see their request."),
+                t.gettext("{name} has already asked you for a meeting at this event."),
                 name=invitee.name or "",
             )
         return fmt(
@@ -195,14 +248,11 @@ async def on_answer_button(turn: Turn, value: str) -> None:
     request_id, _, answer = value.partition("|")
     repo = MatchmakingRepository(turn.session)
     number = parse_id(request_id)
-    request = await repo.request(number) if number is not None else None
+    request = await repo.request(number, lock=True) if number is not None else None
     if request is None or request.invitee_id != turn.participant.id or answer not in {"a", "d"}:
         turn.say(t.gettext(STALE))
         return
-    if request.status == "pending" and request.expires_at <= turn.now:
-        await _lapse(turn.session, request)
-    if request.status != "pending":
-        turn.say(t.gettext(_ALREADY[request.status]))
+    if not _answerable(turn, request):
         return
     if answer == "a":
         await accept(turn, request, acting=turn.participant)
@@ -218,12 +268,29 @@ async def on_answer_button(turn: Turn, value: str) -> None:
         lambda rt, _p: [
             Reply(
                 fmt(
-                    rt.gettext("{name} declined your meeting request."),
+                    rt.gettext(
+                        "{name} cannot take up your meeting request this time. Other participants may be a good match for you: see /partners."
+                    ),
                     name=request.invitee.name or "",
                 )
             )
         ],
     )
+
+
+def _answerable(turn: Turn, request: MeetingRequest) -> bool:
+    """Whether the (locked) request still awaits an answer; if not, the user is told why.
+
+    A request whose time is up lapses here: the presser is told directly, and only the
+    other side through the outbox.
+    """
+    if request.status == "pending" and request.expires_at <= turn.now:
+        queued = _lapse(turn.session, request, present=turn.participant)
+        turn.outbox_written = turn.outbox_written or queued
+    if request.status != "pending":
+        turn.say(turn.t.gettext(_ALREADY[request.status]))
+        return False
+    return True
 
 
 _ALREADY = {
@@ -269,13 +336,19 @@ async def expire_due(session: AsyncSession, now: datetime) -> int:
     repo = MatchmakingRepository(session)
     lapsed = await repo.expired_requests(now)
     for request in lapsed:
-        await _lapse(session, request)
+        _lapse(session, request)
     return len(lapsed)
 
 
-async def _lapse(session: AsyncSession, request: MeetingRequest) -> None:
+def _lapse(
+    session: AsyncSession, request: MeetingRequest, *, present: Participant | None = None
+) -> bool:
+    """Mark the request lapsed and tell each side once: ``present`` (the one pressing a
+    button on it, if any) is answered directly by the caller, so nothing is queued for them.
+    Returns whether anything was queued."""
     request.status = "expired"
     outbox = OutboxRepository(session)
+    queued = False
     for person, other, message in (
         (
             request.requester,
@@ -288,7 +361,9 @@ async def _lapse(session: AsyncSession, request: MeetingRequest) -> None:
             N_("The meeting request from {name} lapsed: it was not answered in time."),
         ),
     ):
+        if present is not None and person.id == present.id:
+            continue
         t = reader(person)
-        outbox.queue(
-            person, reply_to_payload(Reply(fmt(t.gettext(message), name=other.name or "")))
-        )
+        reply = Reply(fmt(t.gettext(message), name=other.name or ""))
+        queued = outbox.queue(person, reply_to_payload(reply)) or queued
+    return queued

@@ -59,7 +59,7 @@ from storage.repositories import ParticipantRepository, TaxonomyRepository
 log = logging.getLogger(__name__)
 
 APOLOGY = N_("Sorry, something went wrong on our side. Your answers are safe; please try again.")
-TRANSACTION_ATTEMPTS = 4
+TRANSACTION_ATTEMPTS = 6
 STALE_BUTTON = N_("That button is from an earlier message and no longer works.")
 
 
@@ -112,7 +112,9 @@ class Core:
                     return await self._transaction(event)
                 except Exception as exc:
                     if attempt < TRANSACTION_ATTEMPTS and is_transient_conflict(exc):
-                        await asyncio.sleep(random.uniform(0.005, 0.05) * attempt)
+                        # Exponential, jittered: another process may hold SQLite's lock
+                        # for a while (an event import); PostgreSQL conflicts clear at once.
+                        await asyncio.sleep(random.uniform(0.005, 0.05) * 2**attempt)
                         continue
                     log.exception(
                         "event from %s:%s failed: %r", sender.channel, sender.user_id, event
@@ -142,13 +144,12 @@ class Core:
 
     async def _open(self, session: AsyncSession, sender: Sender) -> Turn:
         people = ParticipantRepository(session)
-        participant, created = await people.get_or_create(
+        participant, state, created = await people.open_conversation(
             sender.channel, sender.user_id, sender.chat_id, negotiate_locale(sender.language_hint)
         )
         if not participant.active:
             participant.active = True  # they are writing to us, so they can be reached again
-        state = await people.state_of(participant)
-        turn = Turn(
+        return Turn(
             session=session,
             participant=participant,
             state=state,
@@ -159,7 +160,6 @@ class Core:
             created=created,
             directory=self.directory,
         )
-        return turn
 
     async def _dispatch(self, turn: Turn, event: IncomingEvent) -> None:
         match event:
@@ -220,6 +220,8 @@ class Core:
         if args:
             # Kept for the flows that use deep links (events); stored, never trusted.
             turn.state.data = {**turn.state.data, START_PAYLOAD: args[:64]}
+        if not await profile.leave_editing(turn):
+            return
         if turn.registered and turn.flow != "idle":
             turn.go("idle")
         if turn.registered and args:
@@ -255,6 +257,9 @@ class Core:
             turn.say(turn.t.gettext("You can see your profile once registration is complete."))
             await registration.start(turn, new=False)
             return
+        if (editing := profile.editing(turn)) is not None:
+            await profile.finish_edit(turn, editing, saved=False)
+            return
         turn.go("idle")
         await profile.profile_card(turn)
 
@@ -262,7 +267,8 @@ class Core:
         await privacy.send_my_data(turn)
 
     async def _deleteme(self, turn: Turn, _args: str) -> None:
-        await privacy.ask_to_erase(turn)
+        field = self._active_field(turn)
+        await privacy.ask_to_erase(turn, keyboard=bool(field and field.contact_button(turn)))
 
     # --- buttons, text and other input ----------------------------------------------------
 
@@ -283,6 +289,8 @@ class Core:
             return
         action = self._buttons().get(key)
         if action is not None:
+            if key == partners.NEW_REQUEST and not await profile.leave_editing(turn):
+                return
             if turn.registered:
                 await action(turn, value)
             else:

@@ -6,7 +6,8 @@ import asyncio
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, make_url
+from sqlalchemy.dialects import registry
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
@@ -20,13 +21,25 @@ from sqlalchemy.pool import ConnectionPoolEntry
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///ponte.db"
 
 
+# SQLite URLs name aiosqlite, as SQLAlchemy's documentation does; Ponte serves them with its
+# in-line driver instead (storage/sqlite_inline.py explains why).
+registry.register("sqlite.inline", "storage.sqlite_inline", "InlineSQLiteDialect")
+_SQLITE_ASYNC_DRIVERS = {"sqlite", "sqlite+aiosqlite", "sqlite+pysqlite"}
+# How long a statement waits for another process's write lock before "database is locked",
+# which the core retries after an asynchronous pause: the event loop is never held longer.
+SQLITE_BUSY_TIMEOUT_MS = 250
+
+
 def create_engine(url: str = DEFAULT_DATABASE_URL, **kwargs: Any) -> AsyncEngine:
     """Create an async engine; on SQLite, turn on foreign keys and WAL with a busy timeout."""
-    if url.startswith("postgresql"):
+    parsed = make_url(url)
+    if parsed.drivername in _SQLITE_ASYNC_DRIVERS:
+        parsed = parsed.set(drivername="sqlite+inline")
+    if parsed.get_backend_name() == "postgresql":
         # Room for bursts (many users at once) without exhausting a small server.
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
-    engine = create_async_engine(url, **kwargs)
+    engine = create_async_engine(parsed, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
@@ -39,8 +52,11 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEn
     cursor = dbapi_connection.cursor()
     # Cascading deletes (``/deleteme``) rely on SQLite enforcing foreign keys.
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode=WAL")
+    # In WAL mode, NORMAL syncs at checkpoints, not at each commit: a commit survives a crash
+    # of the process, and the loop does not wait for the disk on every update.
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 

@@ -1,5 +1,6 @@
 """A demo event with fictional participants, so a newcomer to an empty database has
-something to see: an online Italy–China matchmaking day three weeks from today.
+something to see: an online Italy–China matchmaking day three weeks from today, moved three
+weeks ahead again whenever its registration deadline has passed.
 
 Every person and organisation here is invented; e-mail addresses and websites use the
 reserved ``.example`` domain. The participants live on the ``demo`` channel, which no
@@ -10,12 +11,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.event_models import Event, EventRegistration
-from storage.event_spec import EventSpec, PlaceSpec, SessionSpec, default_registration_deadline
+from storage.event_models import Event, EventRegistration, Meeting, Slot
+from storage.event_spec import (
+    EventSpec,
+    PlaceSpec,
+    SessionSpec,
+    default_registration_deadline,
+    local_to_utc,
+    utc_to_local,
+)
 from storage.event_sync import import_event
 from storage.models import ConsentRecord, InterestArea, Participant, ParticipantInterest
 
@@ -192,6 +201,64 @@ async def seed_demo(session: AsyncSession, today: date) -> Event | None:
         )
     await session.flush()
     return await session.get(Event, result.event_id)
+
+
+async def redate_demo(session: AsyncSession, now: datetime) -> bool:
+    """Move the demo event to three weeks from ``now`` once its registration deadline has
+    passed; returns whether it moved. The caller commits.
+
+    Days, slots and deadline move by whole days at the same local time in the event's zone
+    (so across a change of summer time too). A slot that any meeting refers to, even a
+    cancelled one, stays where it is with its meetings: those are real users' meetings and
+    their calendars already hold that time; a copy at the new date takes its place in the
+    grid. Nothing else changes: registrations, requests, participants, other events.
+    """
+    event = await session.scalar(
+        select(Event)
+        .where(Event.code == DEMO_CODE)
+        .with_for_update()  # two consoles starting at once move it once
+        .execution_options(populate_existing=True)
+    )
+    if event is None or now < event.registration_deadline or not await _is_demo(session, event):
+        return False
+    zone = ZoneInfo(event.time_zone)
+    days = now.astimezone(UTC).date() + timedelta(days=DAYS_AHEAD) - event.starts_on
+
+    def later(moment: datetime) -> datetime:
+        return local_to_utc(utc_to_local(moment, zone) + days, zone, "demo event")
+
+    used = set(
+        await session.scalars(
+            select(Meeting.slot_id).where(
+                Meeting.event_id == event.id, Meeting.slot_id.is_not(None)
+            )
+        )
+    )
+    for slot in await session.scalars(select(Slot).where(Slot.event_id == event.id)):
+        if utc_to_local(slot.starts_at, zone).date() < event.starts_on:
+            continue  # kept at an earlier move for its meetings; no longer in the grid
+        starts_at, ends_at = later(slot.starts_at), later(slot.ends_at)
+        if slot.id in used:
+            session.add(Slot(event_id=event.id, starts_at=starts_at, ends_at=ends_at))
+        else:
+            slot.starts_at, slot.ends_at = starts_at, ends_at
+    event.starts_on, event.ends_on = event.starts_on + days, event.ends_on + days
+    event.registration_deadline = later(event.registration_deadline)
+    await session.flush()
+    return True
+
+
+async def _is_demo(session: AsyncSession, event: Event) -> bool:
+    # An organiser could have imported a real event under the demo's code: leave it alone.
+    return (
+        await session.scalar(
+            select(Participant.id)
+            .join(EventRegistration, EventRegistration.participant_id == Participant.id)
+            .where(EventRegistration.event_id == event.id, Participant.channel == DEMO_CHANNEL)
+            .limit(1)
+        )
+        is not None
+    )
 
 
 async def _demo_participant(

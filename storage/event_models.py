@@ -1,19 +1,23 @@
 """Events, their meeting slots and places, registrations, meeting requests and meetings.
 
 What must never happen is a constraint here, not only a check in code: a slot's table or
-link used twice, a person booked twice in one slot, one request turned into two meetings.
+link used twice, a person booked twice at overlapping times, one request turned into two
+meetings.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
+from uuid import uuid4
 
 from sqlalchemy import (
     JSON,
     Boolean,
     Date,
     ForeignKey,
+    ForeignKeyConstraint,
+    Index,
     Integer,
     String,
     Text,
@@ -22,6 +26,16 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models import Base, Participant, utcnow
+
+
+def new_meeting_uid() -> str:
+    """A calendar UID unique across every Ponte installation and database (RFC 7986: a UUID).
+
+    A UID derived from a row id repeats when a database is re-created or a second Ponte
+    runs, and a calendar app would then overwrite one meeting with another.
+    """
+    return str(uuid4())
+
 
 EVENT_MODES = ("in_person", "online", "hybrid")
 
@@ -58,7 +72,13 @@ class Slot(Base):
     """One meeting time of an event (UTC); slots of an event never overlap."""
 
     __tablename__ = "slots"
-    __table_args__ = (UniqueConstraint("event_id", "starts_at"),)
+    __table_args__ = (
+        UniqueConstraint("event_id", "starts_at"),
+        # The target of bookings' copy of the slot's times (see Booking). An index, not a
+        # constraint: SQLite adds an index in place, while a constraint would rebuild the
+        # table, and dropping the old one would cascade to its bookings.
+        Index("ix_slots_id_starts_at_ends_at", "id", "starts_at", "ends_at", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
@@ -147,7 +167,7 @@ class Meeting(Base):
     place_id: Mapped[int | None] = mapped_column(ForeignKey("places.id", ondelete="SET NULL"))
     # scheduled | unscheduled (no free slot yet) | cancelled
     status: Mapped[str] = mapped_column(String(16), index=True)
-    uid: Mapped[str] = mapped_column(String(120), unique=True)
+    uid: Mapped[str] = mapped_column(String(120), unique=True, default=new_meeting_uid)
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -168,19 +188,36 @@ class Meeting(Base):
 
 
 class Booking(Base):
-    """A person's seat in a slot: the unique key makes double booking impossible."""
+    """A person's seat in a slot.
+
+    The slot's times are copied here so the database itself can refuse a person two
+    bookings at overlapping times, across events too: the unique key covers equal starts
+    everywhere, and migration 0003 adds the overlap check (an exclusion constraint on
+    PostgreSQL, triggers on SQLite) that a model cannot express portably. The composite
+    foreign key keeps the copy equal to the slot when an import changes a slot's end.
+    """
 
     __tablename__ = "bookings"
-    __table_args__ = (UniqueConstraint("slot_id", "participant_id"),)
+    __table_args__ = (
+        UniqueConstraint("participant_id", "starts_at"),
+        ForeignKeyConstraint(
+            ["slot_id", "starts_at", "ends_at"],
+            ["slots.id", "slots.starts_at", "slots.ends_at"],
+            ondelete="CASCADE",
+            onupdate="CASCADE",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     meeting_id: Mapped[int] = mapped_column(
         ForeignKey("meetings.id", ondelete="CASCADE"), index=True
     )
-    slot_id: Mapped[int] = mapped_column(ForeignKey("slots.id", ondelete="CASCADE"))
+    slot_id: Mapped[int] = mapped_column(Integer)
     participant_id: Mapped[int] = mapped_column(
         ForeignKey("participants.id", ondelete="CASCADE"), index=True
     )
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
 
 
 class MeetingFeedback(Base):

@@ -111,9 +111,16 @@ class MatchmakingRepository:
 
     # --- requests --------------------------------------------------------------------------
 
-    async def request(self, request_id: int) -> MeetingRequest | None:
-        """The request with id ``request_id``."""
-        return await self.session.get(MeetingRequest, request_id)
+    async def request(self, request_id: int, *, lock: bool = False) -> MeetingRequest | None:
+        """The request with id ``request_id``; with ``lock``, row-locked until commit and
+        re-read, so two answers (or an answer and the lapse sweep) apply one after the
+        other and the second sees what the first did."""
+        query = select(MeetingRequest).where(MeetingRequest.id == request_id)
+        if lock:
+            query = query.with_for_update(of=MeetingRequest).execution_options(
+                populate_existing=True
+            )
+        return await self.session.scalar(query)
 
     async def request_between(self, event_id: int, a: int, b: int) -> MeetingRequest | None:
         """Any request between ``a`` and ``b`` at the event, in either direction."""
@@ -180,7 +187,7 @@ class MatchmakingRepository:
         """The meeting an accepted request becomes; ``None`` if it exists already."""
         meeting = Meeting(
             request_id=request.id, event_id=request.event_id, first_id=request.requester_id,
-            second_id=request.invitee_id, status="unscheduled", uid=f"ponte-meeting-{request.id}",
+            second_id=request.invitee_id, status="unscheduled",
             sequence=0,
         )  # fmt: skip
         try:
@@ -193,21 +200,23 @@ class MatchmakingRepository:
     async def schedule(self, meeting: Meeting, now: datetime) -> bool:
         """Give the meeting the earliest future slot where both sides are free, and a place.
 
-        The unique keys on bookings and on (slot, place) are the guarantee; when a concurrent
-        transaction takes the same seat first, this one moves on to the next candidate. The
-        meeting keeps its current seat when no other is free.
+        "Free" means no booking of either side overlaps the slot, whatever event it is at.
+        The unique key and overlap check on bookings and the unique (slot, place) are the
+        guarantee; when a concurrent transaction takes the same seat or time first, this
+        one moves on to the next candidate. The meeting keeps its current seat when no
+        other is free.
         """
         meeting_id, event_id = meeting.id, meeting.event_id
         people = sorted((meeting.first_id, meeting.second_id))  # one order: no lock cycles
-        for slot_id in await self._free_slots(event_id, people, now):
-            places = await self._free_places(event_id, slot_id)
+        for slot in await self._free_slots(event_id, people, now):
+            places = await self._free_places(event_id, slot.id)
             # Start at a different place for each meeting: many accepts at once then spread
             # over a slot's places instead of all queueing for the first one.
             shift = meeting_id % len(places) if places else 0
             for place_id in places[shift:] + places[:shift]:
                 try:
                     async with self.session.begin_nested():
-                        await self._seat(meeting_id, people, slot_id, place_id)
+                        await self._seat(meeting_id, people, slot, place_id)
                 except IntegrityError:
                     continue
                 await self.session.refresh(meeting)
@@ -215,25 +224,37 @@ class MatchmakingRepository:
         await self.session.refresh(meeting)
         return False
 
-    async def _seat(self, meeting_id: int, people: list[int], slot_id: int, place_id: int) -> None:
+    async def _seat(self, meeting_id: int, people: list[int], slot: Slot, place_id: int) -> None:
         await self.session.execute(delete(Booking).where(Booking.meeting_id == meeting_id))
         await self.session.execute(
             update(Meeting)
             .where(Meeting.id == meeting_id)
-            .values(slot_id=slot_id, place_id=place_id, status="scheduled", updated_at=utcnow())
+            .values(slot_id=slot.id, place_id=place_id, status="scheduled", updated_at=utcnow())
         )
         for participant_id in people:
             await self.session.execute(
                 insert(Booking).values(
-                    meeting_id=meeting_id, slot_id=slot_id, participant_id=participant_id
+                    meeting_id=meeting_id,
+                    slot_id=slot.id,
+                    participant_id=participant_id,
+                    starts_at=slot.starts_at,
+                    ends_at=slot.ends_at,
                 )
             )
 
-    async def _free_slots(self, event_id: int, people: list[int], earliest: datetime) -> list[int]:
-        busy = select(Booking.slot_id).where(Booking.participant_id.in_(people))
+    async def _free_slots(self, event_id: int, people: list[int], earliest: datetime) -> list[Slot]:
+        busy = (
+            select(Booking.id)
+            .where(
+                Booking.participant_id.in_(people),
+                Booking.starts_at < Slot.ends_at,
+                Slot.starts_at < Booking.ends_at,
+            )
+            .exists()
+        )
         rows = await self.session.scalars(
-            select(Slot.id)
-            .where(Slot.event_id == event_id, Slot.starts_at > earliest, Slot.id.not_in(busy))
+            select(Slot)
+            .where(Slot.event_id == event_id, Slot.starts_at > earliest, ~busy)
             .order_by(Slot.starts_at)
         )
         return list(rows.all())

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.event_models import OutboxMessage
 from storage.models import Participant, utcnow
@@ -58,8 +60,9 @@ class OutboxRepository:
     ) -> list[OutboxMessage]:
         """Take due messages for delivery, marking them sent first.
 
-        Marking before sending means a crash mid-send loses at most the message in hand and
-        never sends one twice; a failed send is put back with :meth:`retry_later`.
+        Marking before sending means a crash mid-send loses the messages in hand and never
+        sends one twice: right for a channel that shows them at once (the console); a sender
+        that talks to a network uses :meth:`lease_next` instead.
         """
         query = (
             select(OutboxMessage)
@@ -80,28 +83,97 @@ class OutboxRepository:
             row.attempts += 1
         return rows
 
-    async def retry_later(self, message_id: int, error: str, delay: timedelta) -> None:
-        """Put a message whose delivery failed back in the queue after ``delay``."""
+    async def lease_next(
+        self,
+        channel: str,
+        now: datetime,
+        lease: timedelta,
+        exclude_chats: Collection[str] = (),
+    ) -> OutboxMessage | None:
+        """Take the oldest due message for delivery: hidden from every sender for ``lease``.
+
+        Unlike :meth:`claim_due` it is *not* marked sent: it is settled with
+        :meth:`mark_sent`, :meth:`retry_later` or :meth:`give_up`, and if its sender dies
+        first it simply becomes due again when the lease runs out, so nothing is lost (at
+        worst a message is sent twice). A chat whose earlier message waits for a retry (or
+        is in another sender's hands) gets nothing newer meanwhile: a chat's messages keep
+        their order. ``exclude_chats`` are skipped (busy in this process).
+        """
+        row = await self.session.scalar(
+            select(OutboxMessage)
+            .where(*_deliverable(channel, exclude_chats), OutboxMessage.not_before <= now)
+            .order_by(OutboxMessage.not_before, OutboxMessage.id)
+            .limit(1)
+            .with_for_update(skip_locked=True, of=OutboxMessage)
+        )
+        if row is not None:
+            row.not_before = now + lease
+            row.attempts += 1
+        return row
+
+    async def mark_sent(self, message_id: int, now: datetime) -> None:
+        """Record a leased message as delivered."""
         await self.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id)
-            .values(sent_at=None, last_error=error[:500], not_before=utcnow() + delay)
+            update(OutboxMessage).where(OutboxMessage.id == message_id).values(sent_at=now)
+        )
+
+    async def retry_later(
+        self,
+        message_id: int,
+        error: str,
+        delay: timedelta,
+        payload: dict[str, Any] | None = None,
+    ) -> None:
+        """Put a message whose delivery failed back in the queue after ``delay``.
+
+        ``payload`` replaces the stored one: a sender keeps there which parts of a
+        several-message reply already went out, so a retry sends only the rest.
+        """
+        values: dict[str, Any] = {
+            "sent_at": None,
+            "last_error": error[:500],
+            "not_before": utcnow() + delay,
+        }
+        if payload is not None:
+            values["payload"] = payload
+        await self.session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values)
         )
 
     async def give_up(self, message_id: int, error: str) -> None:
-        """Record why a message will never be delivered (it stays marked as handled)."""
+        """Record why a message will never be delivered; it is marked as handled."""
         await self.session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id)
-            .values(last_error=error[:500])
+            .values(last_error=error[:500], sent_at=utcnow())
         )
 
-    async def next_due(self, channel: str) -> datetime | None:
-        """When the next unsent message for ``channel`` becomes due."""
+    async def next_due(self, channel: str, exclude_chats: Collection[str] = ()) -> datetime | None:
+        """When :meth:`lease_next` will next find a message (leaving ``exclude_chats`` out)."""
         value: datetime | None = await self.session.scalar(
             select(OutboxMessage.not_before)
-            .where(OutboxMessage.channel == channel, OutboxMessage.sent_at.is_(None))
+            .where(*_deliverable(channel, exclude_chats))
             .order_by(OutboxMessage.not_before)
             .limit(1)
         )
         return value
+
+
+def _deliverable(channel: str, exclude_chats: Collection[str]) -> list[ColumnElement[bool]]:
+    """Unsent messages for ``channel`` that are next in their chat (see ``lease_next``)."""
+    earlier = aliased(OutboxMessage)
+    retry_pending = exists().where(
+        earlier.channel == OutboxMessage.channel,
+        earlier.chat_id == OutboxMessage.chat_id,
+        earlier.sent_at.is_(None),
+        earlier.attempts > 0,
+        earlier.id < OutboxMessage.id,
+    )
+    conditions = [
+        OutboxMessage.channel == channel,
+        OutboxMessage.sent_at.is_(None),
+        ~retry_pending,
+    ]
+    if exclude_chats:
+        conditions.append(OutboxMessage.chat_id.not_in(list(exclude_chats)))
+    return conditions

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.event_models import (
+    Event,
+    EventRegistration,
+    Meeting,
+    MeetingFeedback,
+    MeetingRequest,
+    OutboxMessage,
+)
 from storage.models import (
     ConsentRecord,
     ConversationState,
@@ -72,6 +80,31 @@ class ParticipantRepository:
         if participant is None:
             raise RuntimeError(f"participant {channel}:{external_id} vanished while being created")
         return participant, created
+
+    async def open_conversation(
+        self, channel: str, external_id: str, chat_id: str, locale: str
+    ) -> tuple[Participant, ConversationState, bool]:
+        """The participant (row-locked), their conversation state and whether they are new.
+
+        A known participant and their state come back in one query: this runs for every
+        message anyone sends, so a second round trip would be paid on each.
+        """
+        query = (
+            select(Participant, ConversationState)
+            .outerjoin(ConversationState, ConversationState.participant_id == Participant.id)
+            .where(Participant.channel == channel, Participant.external_id == external_id)
+            .with_for_update(of=Participant)
+        )
+        row = (await self.session.execute(query)).first()
+        if row is None:
+            participant, created = await self.get_or_create(channel, external_id, chat_id, locale)
+            return participant, await self.state_of(participant), created
+        participant, state = row
+        if participant.chat_id != chat_id:
+            participant.chat_id = chat_id
+        if state is None:
+            state = await self.state_of(participant)
+        return participant, state, False
 
     async def set_reachable(self, channel: str, external_id: str, reachable: bool) -> bool:
         """Mark a known participant (un)reachable; ``False`` when there is no such participant."""
@@ -148,13 +181,104 @@ class ParticipantRepository:
         )
 
     async def erase(self, participant: Participant) -> None:
-        """Delete the participant and, by cascade, every row that belongs to them."""
+        """Delete the participant and, by cascade, every row that belongs to them.
+
+        Notes are the requester's own words, so they are cleared explicitly: they must go
+        even where a request row is kept (a database without enforced foreign keys).
+        """
+        await self.session.execute(
+            update(MeetingRequest)
+            .where(MeetingRequest.requester_id == participant.id)
+            .values(note=None)
+        )
         await self.session.delete(participant)
         await self.session.flush()
+
+    async def at_event(self, event_id: int, ids: Sequence[int]) -> dict[int, Participant]:
+        """Those of ``ids`` who are registered participants of the event now, by id."""
+        if not ids:
+            return {}
+        rows = await self.session.scalars(
+            select(Participant)
+            .join(EventRegistration, EventRegistration.participant_id == Participant.id)
+            .where(
+                EventRegistration.event_id == event_id,
+                Participant.id.in_(list(ids)),
+                Participant.registered_at.is_not(None),
+            )
+        )
+        return {p.id: p for p in rows.all()}
 
     async def mark_registered(self, participant: Participant, when: datetime | None = None) -> None:
         """Record that registration is complete."""
         participant.registered_at = when or utcnow()
+
+
+class PersonalData:
+    """What Ponte holds about one person beyond their profile: for export and erasure."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def registrations(self, participant_id: int) -> list[EventRegistration]:
+        """The events the person joined, oldest event first."""
+        rows = await self.session.scalars(
+            select(EventRegistration)
+            .join(Event, Event.id == EventRegistration.event_id)
+            .where(EventRegistration.participant_id == participant_id)
+            .order_by(Event.starts_on, Event.id)
+        )
+        return list(rows.unique().all())
+
+    async def requests(self, participant_id: int) -> list[MeetingRequest]:
+        """Meeting requests the person sent or received, in any state, oldest first."""
+        rows = await self.session.scalars(
+            select(MeetingRequest)
+            .where(
+                or_(
+                    MeetingRequest.requester_id == participant_id,
+                    MeetingRequest.invitee_id == participant_id,
+                )
+            )
+            .order_by(MeetingRequest.created_at, MeetingRequest.id)
+        )
+        return list(rows.unique().all())
+
+    async def meetings(self, participant_id: int) -> list[Meeting]:
+        """The person's meetings, cancelled ones too, oldest first."""
+        rows = await self.session.scalars(
+            select(Meeting)
+            .where(or_(Meeting.first_id == participant_id, Meeting.second_id == participant_id))
+            .order_by(Meeting.created_at, Meeting.id)
+        )
+        return list(rows.unique().all())
+
+    async def feedback(self, participant_id: int) -> list[MeetingFeedback]:
+        """The person's answers to "did the meeting take place?"."""
+        rows = await self.session.scalars(
+            select(MeetingFeedback)
+            .where(MeetingFeedback.participant_id == participant_id)
+            .order_by(MeetingFeedback.answered_at, MeetingFeedback.meeting_id)
+        )
+        return list(rows.all())
+
+    async def outbox_of(self, participant_ids: Collection[int]) -> list[OutboxMessage]:
+        """Every outbox message, sent or not, addressed to one of ``participant_ids``."""
+        if not participant_ids:
+            return []
+        rows = await self.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.participant_id.in_(list(participant_ids)))
+            .order_by(OutboxMessage.id)
+        )
+        return list(rows.all())
+
+    async def delete_outbox(self, message_ids: Collection[int]) -> None:
+        """Delete outbox messages, whether or not they were sent."""
+        if message_ids:
+            await self.session.execute(
+                delete(OutboxMessage).where(OutboxMessage.id.in_(list(message_ids)))
+            )
 
 
 class TaxonomyRepository:

@@ -8,9 +8,15 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.app import App
+from handlers.i18n import translator
+from handlers.markup import fmt, to_plain_text
+from handlers.notify import payload_to_reply
+from handlers.replies import Reply
 from handlers.router import Core
 from storage.event_models import Event, EventRegistration, Place, Slot
 from storage.models import ConsentRecord, InterestArea, Participant, ParticipantInterest
+from storage.outbox import OutboxRepository
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -131,3 +137,19 @@ async def core_with_clock(sessions: async_sessionmaker[AsyncSession], clock: Clo
 
 def first_day(value: datetime) -> date:
     return value.date()
+
+
+async def inbox(app: App, user: str, now: datetime) -> list[Reply]:
+    """What the outbox holds for ``user`` and is due at ``now`` (claimed, as a sender would)."""
+    async with app.sessions() as session, session.begin():
+        rows = await OutboxRepository(session).claim_due("test", now, chat_id=user)
+        return [payload_to_reply(row.payload) for row in rows]
+
+
+def said(locale: str, message: str, **values: str) -> str:
+    """What Ponte says in ``locale`` (plain text)."""
+    return to_plain_text(fmt(translator(locale).gettext(message), **values))
+
+
+def text_of(replies: list[Reply]) -> str:
+    return "\n".join(to_plain_text(r.text) for r in replies)

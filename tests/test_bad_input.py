@@ -211,3 +211,19 @@ async def test_unknown_command_is_answered(sqlite_app: App) -> None:
     chat = await at_name_step(sqlite_app, "cmd")
     await chat.say("/frobnicate now")
     assert "/frobnicate" in chat.text and "full name" in chat.text
+
+
+@pytest.mark.parametrize("code", ["QQ", "XA", "EU", "ZZ", "it", "ITA", ""])
+async def test_forged_country_buttons_are_refused(sqlite_app: App, code: str) -> None:
+    chat = await at_name_step(sqlite_app, "forged-country")
+    for text in ("Maria Rossi", "ENEA"):
+        await chat.say(text)
+    await chat.press("public_body")
+    await chat.press_payload(f"country|{code}")
+    assert "Please choose one of the options below." in chat.text
+    participant, state = await stored(sqlite_app, "forged-country")
+    assert participant.country is None and participant.time_zone is None
+    assert state.step == "country"
+    await chat.press_payload("country|FR")  # any known country, as if typed
+    participant, state = await stored(sqlite_app, "forged-country")
+    assert participant.country == "FR" and state.step == "city"

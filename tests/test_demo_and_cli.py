@@ -17,10 +17,12 @@ import yaml
 from sqlalchemy import func, select
 
 from bot.app import App
+from bot.event_commands import offer_demo
 from bot.event_links import deep_link, normalise_username, write_qr_png
 from storage.demo import DEMO_CHANNEL, DEMO_CODE, seed_demo
-from storage.event_models import Event, EventRegistration, Place, Slot
+from storage.event_models import Event, EventRegistration, Meeting, MeetingRequest, Place, Slot
 from storage.models import ConsentRecord, Participant, ParticipantInterest
+from tests.events_support import Someone, add_people, make_event
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "docs" / "examples" / "event.yaml"
@@ -78,6 +80,111 @@ async def test_seed_demo_on_empty_database(app: App, today: date, utc_hour: int)
     async with app.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Event)) == 1
         assert await session.scalar(select(func.count()).select_from(Participant)) == 8
+
+
+async def _event_times(app: App, code: str) -> tuple[date, date, datetime, list[datetime]]:
+    async with app.sessions() as session:
+        event = await session.scalar(select(Event).where(Event.code == code))
+        assert event is not None
+        slots = await session.scalars(
+            select(Slot.starts_at).where(Slot.event_id == event.id).order_by(Slot.starts_at)
+        )
+        return event.starts_on, event.ends_on, event.registration_deadline, list(slots)
+
+
+async def _book_with_demo_person(app: App, person: int, slot_index: int, status: str) -> int:
+    """A real user's meeting with a demo participant in the demo's ``slot_index``-th slot."""
+    async with app.sessions() as session, session.begin():
+        event = await session.scalar(select(Event).where(Event.code == DEMO_CODE))
+        assert event is not None
+        slot = (
+            await session.scalars(
+                select(Slot).where(Slot.event_id == event.id).order_by(Slot.starts_at)
+            )
+        ).all()[slot_index]
+        place = await session.scalar(select(Place).where(Place.event_id == event.id).limit(1))
+        demo = await session.scalar(
+            select(Participant.id).where(Participant.external_id == f"demo-{slot_index + 1}")
+        )
+        assert place is not None and demo is not None
+        request = MeetingRequest(
+            event_id=event.id, requester_id=person, invitee_id=demo, status="accepted",
+            expires_at=slot.starts_at,
+        )  # fmt: skip
+        session.add(request)
+        await session.flush()
+        meeting = Meeting(
+            request_id=request.id, event_id=event.id, first_id=person, second_id=demo,
+            slot_id=slot.id, place_id=place.id, status=status,
+        )  # fmt: skip
+        session.add(meeting)
+        await session.flush()
+        return meeting.id
+
+
+async def test_a_stale_demo_moves_forward_and_keeps_real_meetings(app: App) -> None:
+    seeded = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)  # the demo is on 22-23 March, winter time
+    await offer_demo(app, now=seeded)
+    real_event = await make_event(app.sessions, code="itcn-2026")
+    demo_event = await _event_times(app, DEMO_CODE)
+    async with app.sessions() as session:
+        demo_id = await session.scalar(select(Event.id).where(Event.code == DEMO_CODE))
+    ids = await add_people(app.sessions, demo_id, [Someone("anna", "Anna Bianchi")])
+    await add_people(app.sessions, real_event, [Someone("bruno", "Bruno Neri")])
+    met = await _book_with_demo_person(app, ids["anna"], 0, "scheduled")
+    called_off = await _book_with_demo_person(app, ids["anna"], 1, "cancelled")
+    real_before = await _event_times(app, "itcn-2026")
+
+    deadline = datetime(2026, 3, 21, 17, 0, tzinfo=UTC)  # 18:00 in Rome
+    await offer_demo(app, now=deadline - timedelta(seconds=1))
+    assert await _event_times(app, DEMO_CODE) == demo_event, "not stale yet"
+
+    returning = datetime(2026, 4, 20, 6, 30, tzinfo=UTC)  # a month later, in summer time
+    await offer_demo(app, now=returning)
+    starts_on, ends_on, new_deadline, slots = await _event_times(app, DEMO_CODE)
+    first = date(2026, 5, 11)  # three weeks after the return
+    assert (starts_on, ends_on) == (first, first + timedelta(days=1))
+    assert new_deadline == datetime.combine(first - timedelta(days=1), time(18), ROME)
+    assert new_deadline > returning, "a newcomer can join and ask for meetings again"
+    old_slots = demo_event[3]
+    assert slots[:2] == old_slots[:2], "slots with meetings stay where they were"
+    moved = slots[2:]
+    assert len(moved) == len(old_slots)
+    assert [s.astimezone(ROME).time() for s in moved] == [
+        s.astimezone(ROME).time() for s in old_slots
+    ], "the same local times, although Rome is now on summer time"
+    assert [s.astimezone(ROME).date() for s in moved] == [
+        s.astimezone(ROME).date() + timedelta(days=50) for s in old_slots
+    ]
+    assert moved[0] == datetime(2026, 5, 11, 7, 0, tzinfo=UTC)  # 09:00 in Rome (UTC+2)
+    async with app.sessions() as session:
+        kept = {m.id: m.slot for m in await session.scalars(select(Meeting))}
+        assert kept[met] is not None and kept[met].starts_at == old_slots[0]
+        assert kept[called_off] is not None and kept[called_off].starts_at == old_slots[1]
+        demo_people = await session.scalar(
+            select(func.count()).where(Participant.channel == DEMO_CHANNEL)
+        )
+        assert demo_people == 8
+    assert await _event_times(app, "itcn-2026") == real_before, "real events are not touched"
+
+    await offer_demo(app, now=returning + timedelta(days=1))
+    assert (await _event_times(app, DEMO_CODE))[0] == first, "moved once, not again"
+
+    await _book_with_demo_person(app, ids["anna"], 2, "scheduled")  # in the moved grid
+    await offer_demo(app, now=datetime(2026, 6, 1, 9, 0, tzinfo=UTC))
+    starts_on, _, _, again = await _event_times(app, DEMO_CODE)
+    assert starts_on == date(2026, 6, 22)
+    assert again[:3] == [*old_slots[:2], moved[0]], "every slot with a meeting stays"
+    assert [s.astimezone(ROME).date() for s in again[3:]] == [
+        s.astimezone(ROME).date() + timedelta(days=42) for s in moved
+    ], "only the current grid moves, once"
+
+
+async def test_an_event_under_the_demo_code_without_demo_people_is_left_alone(app: App) -> None:
+    await make_event(app.sessions, code=DEMO_CODE)
+    before = await _event_times(app, DEMO_CODE)
+    await offer_demo(app, now=datetime(2027, 6, 1, tzinfo=UTC))
+    assert await _event_times(app, DEMO_CODE) == before
 
 
 def test_deep_links() -> None:

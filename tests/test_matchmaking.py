@@ -9,10 +9,6 @@ from icalendar import Calendar
 from sqlalchemy import func, select
 
 from bot.app import App
-from handlers.i18n import translator
-from handlers.markup import fmt, to_plain_text
-from handlers.notify import payload_to_reply
-from handlers.replies import Reply
 from storage.event_models import (
     Booking,
     EventRegistration,
@@ -20,9 +16,17 @@ from storage.event_models import (
     MeetingFeedback,
     MeetingRequest,
 )
-from storage.outbox import OutboxRepository
 from tests.chat import Chat
-from tests.events_support import Clock, Someone, add_people, core_with_clock, make_event
+from tests.events_support import (
+    Clock,
+    Someone,
+    add_people,
+    core_with_clock,
+    inbox,
+    make_event,
+    said,
+    text_of,
+)
 from tests.flows import MARIA, register
 
 PEOPLE = [
@@ -31,22 +35,6 @@ PEOPLE = [
     Someone("li", "Li Na", "CN", "en", ("design",), "Industrial design", "Furniture makers"),
     Someone("luca", "Luca Bianchi", "IT", "en", ("energy", "materials_nano"), "Materials testing", "Battery startups"),
 ]  # fmt: skip
-
-
-async def inbox(app: App, user: str, now: datetime) -> list[Reply]:
-    """What the outbox holds for ``user`` and is due at ``now`` (claimed, as a sender would)."""
-    async with app.sessions() as session, session.begin():
-        rows = await OutboxRepository(session).claim_due("test", now, chat_id=user)
-        return [payload_to_reply(row.payload) for row in rows]
-
-
-def said(locale: str, message: str, **values: str) -> str:
-    """What Ponte says in ``locale`` (plain text)."""
-    return to_plain_text(fmt(translator(locale).gettext(message), **values))
-
-
-def text_of(replies: list[Reply]) -> str:
-    return "\n".join(to_plain_text(r.text) for r in replies)
 
 
 @pytest.fixture
@@ -141,7 +129,7 @@ async def test_request_accept_schedules_the_earliest_common_slot(app: App, clock
     assert len(calendars) == 2
     for document in calendars:
         calendar = Calendar.from_ical(document.content)
-        assert calendar["METHOD"] == "REQUEST"
+        assert calendar["METHOD"] == "PUBLISH"
         entry = calendar.walk("VEVENT")[0]
         assert str(entry["UID"]) == meeting.uid and int(entry["SEQUENCE"]) == 0
         assert entry.decoded("DTSTART") == datetime(2026, 12, 15, 8, 0, tzinfo=UTC)

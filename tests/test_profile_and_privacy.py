@@ -9,8 +9,10 @@ from sqlalchemy import func, select
 
 from bot.app import App
 from handlers.privacy import PRIVACY_NOTICE_VERSION
+from handlers.replies import Response
 from storage.models import ConsentRecord, ConversationState, Participant, ParticipantInterest
 from tests.chat import Chat
+from tests.events_support import Someone, add_people, make_event
 from tests.flows import JOHN, MARIA, WANG, register
 
 
@@ -208,3 +210,125 @@ async def test_commands_work_for_a_brand_new_user(sqlite_app: App, command: str)
     chat = Chat(sqlite_app.core, user=f"new{command}", lang="it")
     await chat.say(command)
     assert chat.last.replies
+
+
+async def where(app: App, user: str) -> tuple[str, str | None]:
+    async with app.sessions() as session:
+        state = await session.scalar(
+            select(ConversationState)
+            .join(Participant, Participant.id == ConversationState.participant_id)
+            .where(Participant.external_id == user)
+        )
+    assert state is not None
+    return state.flow, state.step
+
+
+async def leave_by(chat: Chat, way: str) -> None:
+    """Leave the current step by a command, a navigation button or another field's button."""
+    if way.startswith("/"):
+        await chat.say(way)
+    elif way.startswith("^"):
+        await chat.press(way)
+    else:
+        await chat.press_payload(way)
+
+
+async def test_toggles_cannot_be_left_with_no_area(sqlite_app: App) -> None:
+    chat = await registered(sqlite_app, person=JOHN)
+    await chat.say("/profile")
+    await chat.press("edit|areas")
+    for code in JOHN.areas:
+        await chat.press(code)
+    for way in ("^cancel", "/cancel", "/profile", "/start", "edit|name"):
+        await leave_by(chat, way)
+        assert "Please choose at least one interest area." in chat.text, way
+        assert await where(sqlite_app, chat.user) == ("edit", "areas"), way
+        assert chat.button("design"), "the toggles are shown again"
+    await chat.press("design")
+    await chat.press("^cancel")
+    assert "Saved." in chat.text and "Your profile" in chat.text
+    assert await where(sqlite_app, chat.user) == ("idle", None)
+    participant = await load(sqlite_app, chat.user)
+    assert participant is not None
+    async with sqlite_app.sessions() as session:
+        chosen = await session.scalars(
+            select(ParticipantInterest.area_id).where(
+                ParticipantInterest.participant_id == participant.id
+            )
+        )
+        assert len(chosen.all()) == 1
+
+
+async def test_leaving_toggles_reports_the_change_and_partners_see_it(app: App) -> None:
+    event = await make_event(app.sessions)
+    await add_people(
+        app.sessions,
+        event,
+        [Someone("john", "John Smith", "IT", "en"), Someone("wang", "Wang Wei", "CN", "en")],
+    )
+    john = Chat(app.core, user="john", lang="en", channel="test")
+    wang = Chat(app.core, user="wang", lang="en", channel="test")
+    await wang.say("/partners")
+    assert "Interests: Energy" in wang.text and "Design" not in wang.text
+    await john.say("/profile")
+    await john.press("edit|areas")
+    await john.press("design")
+    await john.press("design")
+    await john.press("^cancel")
+    assert "Nothing was changed." in john.text, "toggled on and off again"
+    await john.press("edit|areas")
+    await john.press("design")
+    await john.press("^cancel")
+    assert "Saved." in john.text and "Nothing was changed." not in john.text
+    await wang.say("/partners")
+    assert "Design" in wang.text, "the directory was refreshed"
+
+
+def takes_keyboard_away(response: Response) -> bool:
+    """A reply removes the contact keyboard (on one that Telegram can attach it to) and
+    nothing shows it again."""
+    removing = [reply for reply in response.replies if reply.remove_keyboard]
+    return (
+        bool(removing)
+        and not removing[0].buttons
+        and not any(reply.contact_button for reply in response.replies)
+    )
+
+
+@pytest.mark.parametrize(
+    "way", ["/cancel", "^cancel", "/profile", "/start", "edit|name", "/deleteme"]
+)
+async def test_every_way_out_of_editing_the_phone_removes_its_keyboard(
+    sqlite_app: App, way: str
+) -> None:
+    chat = await registered(sqlite_app, person=JOHN)
+    await chat.say("/profile")
+    await chat.press("edit|phone")
+    assert any(reply.contact_button for reply in chat.last.replies)
+    await leave_by(chat, way)
+    if way == "/deleteme":
+        assert not takes_keyboard_away(chat.last), "the user may still come back to the step"
+        await chat.press("erase|yes")
+    assert takes_keyboard_away(chat.last), way
+
+
+@pytest.mark.parametrize("way", ["/cancel", "^back", "/deleteme"])
+async def test_every_way_out_of_the_phone_question_removes_its_keyboard(
+    sqlite_app: App, way: str
+) -> None:
+    chat = Chat(sqlite_app.core, user="phone", lang="en")
+    await chat.say("/start")
+    await chat.press("en")
+    for text in ("Ada Lovelace", "Analytical Engines Ltd"):
+        await chat.say(text)
+    await chat.press("other")
+    await chat.press("IT")
+    await chat.say("Torino")
+    await chat.say("ada@example.com")
+    assert any(reply.contact_button for reply in chat.last.replies)
+    await chat.say("/help")
+    assert any(reply.contact_button for reply in chat.last.replies), "still at the step"
+    await leave_by(chat, way)
+    if way == "/deleteme":
+        await chat.press("erase|yes")
+    assert takes_keyboard_away(chat.last), way

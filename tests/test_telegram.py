@@ -6,6 +6,7 @@ Each test runs the real framework against the fake Bot API server over HTTP.
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -310,3 +311,28 @@ async def test_unknown_update_types_are_ignored(world: World) -> None:
     await answer(world, user, lambda: user.send_command("/start"), "language")
     assert len([m for m in user.messages if m.from_bot]) == 2  # welcome and the question
     no_bad_requests(world)
+
+
+async def test_leaving_the_phone_edit_by_a_command_removes_the_keyboard(world: World) -> None:
+    user = world.user(language_code="en")
+    await register_on_telegram(world, user, JOHN)
+    await answer(world, user, lambda: user.send_command("/profile"), "edit")
+    await answer(world, user, lambda: user.press("edit|phone"), "phone")
+    await world.until(lambda: user.keyboard, "the contact keyboard")
+    removals = len(removing_calls(world))
+    await answer(world, user, lambda: user.send_command("/profile"), "edit")
+    assert len(removing_calls(world)) == removals + 1
+    assert not user.keyboard
+    no_bad_requests(world)
+
+
+def removing_calls(world: World) -> list[object]:
+    """sendMessage calls whose reply_markup takes the reply keyboard away."""
+    found = []
+    for call in world.api.calls_to("sendMessage"):
+        markup = call.params.get("reply_markup")
+        if isinstance(markup, str):
+            markup = json.loads(markup)
+        if isinstance(markup, dict) and markup.get("remove_keyboard") is True:
+            found.append(call)
+    return found

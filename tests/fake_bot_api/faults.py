@@ -22,7 +22,7 @@ class Fault:
     ``method`` None matches every method except getUpdates (so a background poller does not
     swallow a fault meant for a send); name getUpdates explicitly to break polling.
     ``raw_body`` replaces the JSON body (e.g. :data:`NGINX_502_PAGE`). ``delay`` is extra latency
-    before the answer.
+    before the answer. ``chat_id`` limits the fault to calls for that chat (a broken chat).
     """
 
     status: int
@@ -32,11 +32,14 @@ class Fault:
     description: str | None = None
     delay: float = 0.0
     raw_body: str | None = None
+    chat_id: int | None = None
     hits: int = 0
 
-    def matches(self, method: str) -> bool:
-        """Whether this fault applies to a call of ``method`` (case-insensitive)."""
+    def matches(self, method: str, chat_id: object = None) -> bool:
+        """Whether this fault applies to a call of ``method`` (case-insensitive) for ``chat_id``."""
         if self.hits >= self.times:
+            return False
+        if self.chat_id is not None and str(chat_id) != str(self.chat_id):
             return False
         if self.method is None:
             return method.lower() != POLLING_METHOD
@@ -79,6 +82,7 @@ class FaultInjector:
         description: str | None = None,
         delay: float = 0.0,
         raw_body: str | None = None,
+        chat_id: int | None = None,
     ) -> Fault:
         """Queue a fault; see :class:`Fault`. Returns it so tests can check ``hits``."""
         fault = Fault(
@@ -89,6 +93,7 @@ class FaultInjector:
             description=description,
             delay=delay,
             raw_body=raw_body,
+            chat_id=chat_id,
         )
         self.pending.append(fault)
         return fault
@@ -108,10 +113,10 @@ class FaultInjector:
             return specific
         return 0.0 if method.lower() == POLLING_METHOD else self.latency
 
-    def take(self, method: str) -> Fault | None:
-        """Consume and return the first fault matching ``method``, if any."""
+    def take(self, method: str, chat_id: object = None) -> Fault | None:
+        """Consume and return the first fault matching ``method`` (and ``chat_id``), if any."""
         for fault in self.pending:
-            if fault.matches(method):
+            if fault.matches(method, chat_id):
                 fault.hits += 1
                 self.fired.append((method, fault))
                 if fault.exhausted:

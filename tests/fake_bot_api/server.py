@@ -307,11 +307,13 @@ class FakeBotApi:
         description: str | None = None,
         delay: float = 0.0,
         raw_body: str | None = None,
+        chat_id: int | None = None,
     ) -> Fault:
-        """Make the next ``times`` calls of ``method`` (None: any but getUpdates) fail."""
+        """Make the next ``times`` calls of ``method`` (None: any but getUpdates) fail; with
+        ``chat_id``, only calls for that chat."""
         return self.faults.inject(
             status=status, method=method, times=times, retry_after=retry_after,
-            description=description, delay=delay, raw_body=raw_body,
+            description=description, delay=delay, raw_body=raw_body, chat_id=chat_id,
         )  # fmt: skip
 
     def set_latency(self, seconds: float, method: str | None = None) -> None:
@@ -374,7 +376,7 @@ class FakeBotApi:
         if handler is None:
             error = ApiError(404, errors.NOT_FOUND)
         else:
-            fault = self.faults.take(canonical)
+            fault = self.faults.take(canonical, params.get("chat_id"))
             delay = self.faults.delay_for(canonical) + (fault.delay if fault else 0.0)
             if delay > 0:
                 await asyncio.sleep(delay)

@@ -190,15 +190,17 @@ class PTBRuntime:
         await self.application.start()
 
     async def stop(self) -> None:
+        """Stop receiving (close the listener, remove the webhook), then finish the updates
+        in hand, then disconnect; Telegram keeps what it could not deliver meanwhile."""
         updater = self.application.updater
         if updater is not None and updater.running:
             await updater.stop()
-        if self.application.running:
-            await self.application.stop()  # waits for the updates in hand
-        await self.bridge.drain()
         if self.webhook is not None:
             try:
                 await _translated(lambda: self.application.bot.delete_webhook())
             except Exception as exc:
                 log.warning("could not delete the webhook: %s", exc)
+        if self.application.running:
+            await self.application.stop()  # waits for the updates in hand
+        await self.bridge.drain()
         await self.application.shutdown()

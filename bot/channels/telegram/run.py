@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import App
-from bot.channels.telegram.outbound import OutboundSender
+from bot.channels.telegram.outbound import STOP_GRACE, OutboundSender
 from bot.channels.telegram.runtime import Runtime, webhook_config
 
 log = logging.getLogger(__name__)
@@ -43,13 +43,27 @@ class Serving:
     scheduler: AsyncIOScheduler
     sender: asyncio.Task[None]
     stop_sending: asyncio.Event
+    stopped: bool = False
 
     async def stop(self) -> None:
-        """Stop receiving, finish the updates in hand, stop sending and scheduling."""
+        """Stop scheduling and sending, then stop receiving and finish the updates in hand.
+
+        The sender stops first, while the runtime's connection is still open: the messages
+        in hand finish (or are put back), instead of failing on a closed session. Messages
+        that the last updates queue are delivered at the next start. Stopping twice is a
+        no-op.
+        """
+        if self.stopped:
+            return
+        self.stopped = True
         self.scheduler.shutdown(wait=False)
-        await self.runtime.stop()
         self.stop_sending.set()
-        await asyncio.wait([self.sender], timeout=10)
+        # The sender bounds its own grace; the margin covers putting messages back.
+        await asyncio.wait([self.sender], timeout=STOP_GRACE + 5)
+        if not self.sender.done():
+            self.sender.cancel()
+            await asyncio.wait([self.sender], timeout=5)
+        await self.runtime.stop()
 
 
 async def start(app: App) -> Serving:

@@ -29,7 +29,7 @@ class WebhookConfig:
     """Where Telegram sends updates and where Ponte listens for them."""
 
     url: str
-    secret: str | None
+    secret: str
     host: str
     port: int
 
@@ -43,6 +43,8 @@ def webhook_config(settings: Settings) -> WebhookConfig | None:
     """The webhook settings, or ``None`` for long polling."""
     if not settings.webhook_url:
         return None
+    if not settings.webhook_secret:  # Settings refuses this; a forged update must never run
+        raise ValueError("WEBHOOK_SECRET is not set")
     host, _, port = settings.webhook_listen.rpartition(":")
     return WebhookConfig(
         url=settings.webhook_url,

@@ -94,16 +94,19 @@ async def with_retries(
 ) -> T:
     """Run ``call``, waiting out 429s as told and retrying transient failures with backoff.
 
-    Other errors (blocked, rejected, not modified) are raised at once: retrying them cannot
-    help.
+    A 429 asking for more than ``max_delay`` is raised at once: waiting in-line that long
+    would hold up the caller, and retrying sooner than Telegram said prolongs the flood
+    wait. A time-out is transient too: the call may have arrived, so a retry can repeat it
+    (at least once, never lost), but only after the backoff. Other errors (blocked,
+    rejected, not modified) are raised at once: retrying them cannot help.
     """
     for attempt in range(1, attempts + 1):
         try:
             return await call()
         except RetryLater as exc:
-            if attempt == attempts:
+            if attempt == attempts or exc.retry_after > max_delay:
                 raise
-            delay = min(exc.retry_after, max_delay)
+            delay = exc.retry_after
             log.warning("Telegram asked to wait %.1f s (attempt %d/%d)", delay, attempt, attempts)
         except Transient as exc:
             if attempt == attempts:
