@@ -9,7 +9,7 @@ from __future__ import annotations
 import gettext as _gettext
 import io
 import re
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -86,10 +86,16 @@ class Translator:
 
     def language_name(self, language: str) -> str:
         """The name of ``language`` (a locale code) in this locale, e.g. ``inglese``."""
-        return Locale.parse(language).get_display_name(self.locale) or language
+        return _language_name(language, self.code)
 
     def __repr__(self) -> str:
         return f"Translator({self.code!r})"
+
+
+@lru_cache(maxsize=1024)
+def _language_name(language: str, reader: str) -> str:
+    # Parsing two locales costs more than a whole database transaction; the answers never change.
+    return Locale.parse(language).get_display_name(Locale.parse(reader)) or language
 
 
 def _load(locale: str) -> _gettext.NullTranslations:

@@ -59,7 +59,7 @@ from storage.repositories import ParticipantRepository, TaxonomyRepository
 log = logging.getLogger(__name__)
 
 APOLOGY = N_("Sorry, something went wrong on our side. Your answers are safe; please try again.")
-TRANSACTION_ATTEMPTS = 6
+TRANSACTION_ATTEMPTS = 4
 STALE_BUTTON = N_("That button is from an earlier message and no longer works.")
 
 
@@ -112,9 +112,7 @@ class Core:
                     return await self._transaction(event)
                 except Exception as exc:
                     if attempt < TRANSACTION_ATTEMPTS and is_transient_conflict(exc):
-                        # Exponential, jittered: another process may hold SQLite's lock
-                        # for a while (an event import); PostgreSQL conflicts clear at once.
-                        await asyncio.sleep(random.uniform(0.005, 0.05) * 2**attempt)
+                        await asyncio.sleep(random.uniform(0.005, 0.05) * attempt)
                         continue
                     log.exception(
                         "event from %s:%s failed: %r", sender.channel, sender.user_id, event

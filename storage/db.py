@@ -25,9 +25,9 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///ponte.db"
 # in-line driver instead (storage/sqlite_inline.py explains why).
 registry.register("sqlite.inline", "storage.sqlite_inline", "InlineSQLiteDialect")
 _SQLITE_ASYNC_DRIVERS = {"sqlite", "sqlite+aiosqlite", "sqlite+pysqlite"}
-# How long a statement waits for another process's write lock before "database is locked",
-# which the core retries after an asynchronous pause: the event loop is never held longer.
-SQLITE_BUSY_TIMEOUT_MS = 250
+# How long SQLite itself waits for the write lock, in the event loop's thread, before the
+# in-line driver takes over and waits asynchronously (storage/sqlite_inline.py).
+SQLITE_BUSY_TIMEOUT_MS = 20
 
 
 def create_engine(url: str = DEFAULT_DATABASE_URL, **kwargs: Any) -> AsyncEngine:

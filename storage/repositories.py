@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +25,18 @@ from storage.models import (
     Participant,
     ParticipantInterest,
     utcnow,
+)
+
+# Built once: composing a statement costs more than running it on SQLite, and this one runs
+# for every message anyone sends.
+_OPEN_CONVERSATION = (
+    select(Participant, ConversationState)
+    .outerjoin(ConversationState, ConversationState.participant_id == Participant.id)
+    .where(
+        Participant.channel == bindparam("channel"),
+        Participant.external_id == bindparam("external_id"),
+    )
+    .with_for_update(of=Participant)
 )
 
 
@@ -89,13 +101,8 @@ class ParticipantRepository:
         A known participant and their state come back in one query: this runs for every
         message anyone sends, so a second round trip would be paid on each.
         """
-        query = (
-            select(Participant, ConversationState)
-            .outerjoin(ConversationState, ConversationState.participant_id == Participant.id)
-            .where(Participant.channel == channel, Participant.external_id == external_id)
-            .with_for_update(of=Participant)
-        )
-        row = (await self.session.execute(query)).first()
+        parameters = {"channel": channel, "external_id": external_id}
+        row = (await self.session.execute(_OPEN_CONVERSATION, parameters)).first()
         if row is None:
             participant, created = await self.get_or_create(channel, external_id, chat_id, locale)
             return participant, await self.state_of(participant), created

@@ -18,16 +18,20 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.app import build_app
 from bot.channels.telegram.outbound import MAX_PAUSE, OutboundSender, RateLimiter, RetryPolicy
+from bot.channels.telegram.run import start
 from bot.channels.telegram.transport import RetryLater, with_retries
 from bot.channels.telegram.updates import CHANNEL
+from bot.config import Settings
 from handlers.notify import reply_to_payload
 from handlers.replies import Document, Reply
+from storage.db import transaction_gate
 from storage.event_models import OutboxMessage
 from storage.models import utcnow
 from storage.outbox import OutboxRepository
 from storage.repositories import ParticipantRepository
-from tests.fake_bot_api import SimulatedUser
+from tests.fake_bot_api import FakeBotApi, SimulatedUser
 from tests.telegram_world import FRAMEWORKS, World, running_bot
 
 FAST = RetryPolicy(max_attempts=4, base_delay=0.3, max_delay=5.0)
@@ -71,7 +75,11 @@ def notice(text: str, document: Document | None = None) -> dict[str, Any]:
 
 async def queue(world: World, user: SimulatedUser, payload: dict[str, Any]) -> None:
     """Queue ``payload`` for ``user`` the way the core does, and wake the sender."""
-    async with world.app.sessions() as session, session.begin():
+    async with (
+        transaction_gate(world.app.sessions),
+        world.app.sessions() as session,
+        session.begin(),
+    ):
         people = ParticipantRepository(session)
         person, _ = await people.get_or_create(CHANNEL, str(user.id), str(user.id), "en")
         assert OutboxRepository(session).queue(person, payload)
@@ -79,7 +87,12 @@ async def queue(world: World, user: SimulatedUser, payload: dict[str, Any]) -> N
 
 
 async def rows(world: World, user: SimulatedUser) -> list[OutboxMessage]:
-    async with world.app.sessions() as session:
+    # Through the gate, as the bot's own transactions: on SQLite they never overlap.
+    async with (
+        transaction_gate(world.app.sessions),
+        world.app.sessions() as session,
+        session.begin(),
+    ):
         found = await session.scalars(
             select(OutboxMessage)
             .where(OutboxMessage.chat_id == str(user.id))
@@ -296,3 +309,31 @@ async def test_in_line_waits_never_exceed_the_cap(retry_after: float) -> None:
     with pytest.raises(RetryLater):
         await with_retries(flooded, max_delay=30.0, sleep=record)
     assert waits == [], "a long wait is the caller's to schedule, not slept in-line"
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+async def test_a_long_flood_wait_on_the_profile_does_not_stop_the_start(
+    framework: str, sqlite_url: str
+) -> None:
+    async with FakeBotApi() as api:
+        api.inject(status=429, method="setMyDescription", retry_after=3000)
+        settings = Settings(
+            _env_file=None,
+            database_url=sqlite_url,
+            telegram_bot_token=api.token,
+            telegram_api_base=api.base_url,
+            bot_framework=framework,
+        )
+        app = await build_app(settings)
+        try:
+            started = time.monotonic()
+            serving = await start(app)
+            try:
+                assert time.monotonic() - started < 10, "no minutes of waiting in-line"
+                user = api.user()
+                user.send_command("/start")
+                await api.wait_for(lambda: user.messages, timeout=10, what="an answer")
+            finally:
+                await serving.stop()
+        finally:
+            await app.close()

@@ -157,10 +157,20 @@ class TelegramBridge:
     # --- the bot's profile: command menus and descriptions -----------------------------
 
     async def set_up_profile(self) -> None:
-        """Localised command menus and descriptions, for each language and the default."""
-        for locale in SUPPORTED_LOCALES:
-            await self._set_profile(locale, TELEGRAM_LANGUAGE[locale])
-        await self._set_profile("en", None)
+        """Localised command menus and descriptions, for each language and the default.
+
+        A failure is logged and start-up goes on: Telegram keeps the profile last set, and
+        a long flood wait (``with_retries`` does not sit out more than 30 s) must not keep
+        the bot from serving.
+        """
+        targets: list[tuple[str, str | None]] = [
+            (x, TELEGRAM_LANGUAGE[x]) for x in SUPPORTED_LOCALES
+        ]
+        for locale, code in [*targets, ("en", None)]:
+            try:
+                await self._set_profile(locale, code)
+            except TelegramError as exc:
+                log.warning("could not set the bot's %s profile: %s", code or "default", exc)
 
     async def _set_profile(self, locale: str, language_code: str | None) -> None:
         t = translator(locale)

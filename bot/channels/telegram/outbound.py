@@ -200,7 +200,7 @@ class OutboundSender:
         cooling = self.limiter.busy_chats()
         timeout = min([IDLE_WAIT, *cooling.values()])
         try:
-            async with self._gate, self.core.sessions() as session:
+            async with self._gate, self.core.sessions() as session, session.begin():
                 due = await OutboxRepository(session).next_due(
                     CHANNEL, set(self._in_hand) | set(cooling)
                 )
