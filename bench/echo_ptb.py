@@ -8,7 +8,7 @@ Options build the application differently, to measure what PTB's configuration c
 docs/benchmarks.md); pass them through the benchmark with ``--echo-arg``::
 
     python -m bench.telegram_throughput --framework ptb --bots echo \\
-        --echo-arg=--pool-size=256 --echo-arg=--concurrent-updates=256
+        --echo-arg=--request=httpx --echo-arg=--pool-size=256  # PTB's own HTTP client
 
 Run by ``bench.telegram_throughput`` with ``TELEGRAM_BOT_TOKEN`` and ``TELEGRAM_API_BASE`` set;
 stops on SIGTERM or SIGINT.
@@ -28,6 +28,7 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
 
 from bot.channels.telegram.bridge import ALLOWED_UPDATES
+from bot.channels.telegram.ptb_request import AiohttpRequest
 from bot.channels.telegram.ptb_runtime import build_application
 
 PTBApplication = Application[Any, Any, Any, Any, Any, Any]
@@ -41,8 +42,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--request",
         choices=["httpx", "aiohttp"],
-        default="httpx",
-        help="PTB's HTTPXRequest, or the experimental aiohttp request of bench.ptb_aiohttp",
+        default="aiohttp",
+        help="Ponte's AiohttpRequest (as Ponte runs PTB), or PTB's own HTTPXRequest",
     )
     parser.add_argument("--no-defaults", action="store_true", help="no Defaults object")
     return parser.parse_args()
@@ -67,8 +68,6 @@ def custom_application(token: str, api_base: str, args: argparse.Namespace) -> P
         builder = builder.concurrent_updates(args.concurrent_updates)
     pool_timeout = None if args.pool_timeout == 0 else args.pool_timeout
     if args.request == "aiohttp":
-        from bench.ptb_aiohttp import AiohttpRequest
-
         size = args.pool_size or 256
         builder = builder.request(AiohttpRequest(size, pool_timeout=pool_timeout))
         builder = builder.get_updates_request(AiohttpRequest(1, pool_timeout=pool_timeout))
@@ -85,7 +84,7 @@ async def main() -> None:
     token, api_base = os.environ["TELEGRAM_BOT_TOKEN"], os.environ["TELEGRAM_API_BASE"]
     customised = any(
         (args.concurrent_updates, args.pool_size, args.pool_timeout is not None,
-         args.request != "httpx", args.no_defaults)
+         args.request != "aiohttp", args.no_defaults)
     )  # fmt: skip
     if customised:
         application = custom_application(token, api_base, args)

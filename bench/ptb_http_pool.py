@@ -5,7 +5,7 @@ This measures that layer alone, without the rest of PTB: the client process post
 ``sendMessage``-sized requests with ``--concurrency`` of them in flight (like the replies to
 one ``getUpdates`` batch) to a trivial aiohttp server in another process, and reports the
 client's CPU time per request for several ``connection_pool_size`` values, beside the
-experimental aiohttp request class of ``bench.ptb_aiohttp``.
+aiohttp request class Ponte uses (``bot.channels.telegram.ptb_request``).
 
 Run from the repository root, by hand::
 
@@ -26,7 +26,7 @@ from aiohttp import web
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 from telegram.request._requestparameter import RequestParameter
 
-from bench.ptb_aiohttp import AiohttpRequest
+from bot.channels.telegram.ptb_request import AiohttpRequest
 
 REPLY = (
     b'{"ok":true,"result":{"message_id":1,"date":1700000000,"chat":{"id":42,"type":"private"},'

@@ -28,6 +28,7 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
 
 from bot.channels.telegram.bridge import ALLOWED_UPDATES, TelegramBridge
+from bot.channels.telegram.ptb_request import AiohttpRequest
 from bot.channels.telegram.runtime import WebhookConfig
 from bot.channels.telegram.transport import Blocked, NotModified, Rejected, RetryLater, Transient
 from handlers.router import Core
@@ -37,6 +38,8 @@ T = TypeVar("T")
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 # Updates handled at once; a user's own updates are still ordered by the bridge.
 CONCURRENT_UPDATES = 256
+CONNECTION_POOL_SIZE = 100  # as aiogram's AiohttpSession
+POOL_TIMEOUT = 30.0
 
 
 async def _translated(call: Callable[[], Awaitable[T]]) -> T:
@@ -130,11 +133,10 @@ class PTBTransport:
 def build_application(token: str, api_base: str) -> Application[Any, Any, Any, Any, Any, Any]:
     """A PTB application for ``api_base``; updates are handled concurrently.
 
-    The bot's calls share a small connection pool (16, PTB's default is 256): httpcore checks
-    every pooled connection on each request, so a burst over a large pool costs several times
-    more CPU per call (docs/benchmarks.md: 3x the echo throughput, a fraction of the p99).
-    Calls beyond the pool wait up to 30 s for a free connection, not PTB's 1 s: a call that
-    waits has not been sent, so waiting is safe, and a burst must not fail with "Pool timeout".
+    Calls go through aiohttp (:class:`AiohttpRequest`), not PTB's httpx: a tenth of the CPU
+    per call (docs/benchmarks.md). Calls beyond the pool wait up to 30 s for a free
+    connection, not PTB's 1 s: a call that waits has not been sent, so waiting is safe, and a
+    burst of replies must not fail with a pool time-out.
     """
     defaults = Defaults(
         parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
@@ -146,8 +148,9 @@ def build_application(token: str, api_base: str) -> Application[Any, Any, Any, A
         .base_file_url(f"{api_base}/file/bot")
         .defaults(defaults)
         .concurrent_updates(CONCURRENT_UPDATES)
-        .connection_pool_size(16)
-        .pool_timeout(30.0)
+        .request(AiohttpRequest(CONNECTION_POOL_SIZE, pool_timeout=POOL_TIMEOUT))
+        # Long polling holds its own connection, so it never waits behind the replies.
+        .get_updates_request(AiohttpRequest(1, pool_timeout=POOL_TIMEOUT))
         .build()
     )
 

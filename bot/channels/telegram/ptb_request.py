@@ -1,9 +1,12 @@
-"""Experimental: python-telegram-bot's requests made with aiohttp instead of httpx.
+"""python-telegram-bot's Bot API calls made with aiohttp instead of httpx.
 
-Only for the benchmark (``bench/echo_ptb.py --request aiohttp``): it measures how much of
-PTB's cost is its HTTP client. It implements ``telegram.request.BaseRequest`` the way
-``HTTPXRequest`` does (form-encoded parameters, multipart for files, the same time-outs and
-errors), but it is not part of Ponte and has no tests of its own.
+PTB sends every call through a ``telegram.request.BaseRequest``; its own, ``HTTPXRequest``,
+goes through httpx, httpcore and anyio, which cost about 2 ms of CPU per call on this
+project's benchmark machine against 0.25 ms for aiohttp (``bench/ptb_http_pool.py``) — most
+of why PTB answered three times fewer updates per second than aiogram (docs/benchmarks.md).
+This class implements the same contract as ``HTTPXRequest``: parameters form-encoded,
+multipart when files are sent, PTB's four time-outs, and ``TimedOut``/``NetworkError`` for
+what goes wrong on the way (Telegram's own errors are mapped by PTB from the status code).
 """
 
 from __future__ import annotations
@@ -15,8 +18,18 @@ from telegram.request import BaseRequest, RequestData
 ODVFloat = float | None | object  # PTB's "DefaultValue or float or None" time-out arguments
 
 
+def _seconds(value: object) -> float | None:
+    if value is None or isinstance(value, int | float):
+        return value
+    raise TypeError(f"a time-out must be a number of seconds or None, not {value!r}")
+
+
 class AiohttpRequest(BaseRequest):
-    """A ``BaseRequest`` over one ``aiohttp.ClientSession`` with a bounded connection pool."""
+    """A ``BaseRequest`` over one ``aiohttp.ClientSession`` with a bounded connection pool.
+
+    ``pool_timeout`` is how long a call may wait for a free connection (aiohttp counts that
+    wait in its connect time-out, so the two are added); ``None`` waits as long as needed.
+    """
 
     def __init__(
         self,
@@ -56,17 +69,19 @@ class AiohttpRequest(BaseRequest):
         pool_timeout: ODVFloat = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         if self._session is None or self._session.closed:
-            raise RuntimeError("This AiohttpRequest is not initialized!")
+            raise RuntimeError("AiohttpRequest.initialize() must be awaited before requests")
         read = self._read if read_timeout is BaseRequest.DEFAULT_NONE else read_timeout
         connect = self._connect if connect_timeout is BaseRequest.DEFAULT_NONE else connect_timeout
         pool = self._pool if pool_timeout is BaseRequest.DEFAULT_NONE else pool_timeout
-        assert read is None or isinstance(read, float | int)
-        assert connect is None or isinstance(connect, float | int)
-        assert pool is None or isinstance(pool, float | int)
+        write = self._write if write_timeout is BaseRequest.DEFAULT_NONE else write_timeout
+        read, connect, pool, write = (_seconds(x) for x in (read, connect, pool, write))
         # aiohttp has no separate pool time-out: the connect time-out includes the wait for a
-        # free connection, so it gets both.
+        # free connection, so it gets both. Sending has no time-out of its own either: a slow
+        # upload is bounded by the connect and read time-outs around it plus the write one.
         total_connect = None if connect is None or pool is None else connect + pool
-        timeout = aiohttp.ClientTimeout(sock_read=read, connect=total_connect)
+        parts = [x for x in (total_connect, read, write) if x is not None]
+        total = sum(parts) if len(parts) == 3 else None
+        timeout = aiohttp.ClientTimeout(total=total, sock_read=read, connect=total_connect)
         data: aiohttp.FormData | dict[str, str] | None = None
         if request_data is not None and request_data.contains_files:
             form = aiohttp.FormData()
