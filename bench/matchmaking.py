@@ -190,11 +190,8 @@ async def bench_accepts(url: str, accepts: int) -> None:
             requests = (
                 await session.execute(select(MeetingRequest.id, MeetingRequest.invitee_id))
             ).all()
-            external = dict(
-                (await session.execute(select(Participant.id, Participant.external_id)))
-                .tuples()
-                .all()
-            )
+            rows = await session.execute(select(Participant.id, Participant.external_id))
+            external: dict[int, str] = {row.id: row.external_id for row in rows}
         core = Core(app.sessions, clock=lambda: NOW)
         await core.load_taxonomy()
         events = [

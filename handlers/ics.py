@@ -32,22 +32,18 @@ def event_name(names: dict[str, object], locale: str) -> str:
 
 
 @lru_cache(maxsize=64)
-def _vtimezone_ical(time_zone: str, year: int) -> bytes:
-    # Building a VTIMEZONE walks the zone's transitions; one per zone and year is plenty.
-    component = Timezone.from_tzinfo(
+def vtimezone(time_zone: str, year: int) -> Timezone:
+    """The VTIMEZONE of ``time_zone``, covering the years around ``year``.
+
+    Building one walks the zone's transitions, so one per zone and year is kept and shared
+    by every calendar: it is only ever serialised, never changed.
+    """
+    return Timezone.from_tzinfo(
         ZoneInfo(time_zone),
         tzid=time_zone,
         first_date=date(year - 1, 1, 1),
         last_date=date(year + 2, 1, 1),
     )
-    return bytes(component.to_ical())
-
-
-def vtimezone(time_zone: str, year: int) -> Timezone:
-    """The VTIMEZONE of ``time_zone``, covering the years around ``year``."""
-    component = Timezone.from_ical(_vtimezone_ical(time_zone, year))
-    assert isinstance(component, Timezone)
-    return component
 
 
 def meeting_calendar(
