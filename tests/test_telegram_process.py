@@ -32,7 +32,9 @@ class ProcessWorld:
 
     api: FakeBotApi
 
-    async def until(self, predicate: Callable[[], object], what: str, seconds: float = 20.0) -> None:
+    async def until(
+        self, predicate: Callable[[], object], what: str, seconds: float = 20.0
+    ) -> None:
         await self.api.wait_for(predicate, timeout=seconds, what=what)
 
 
