@@ -214,8 +214,9 @@ def erase_prompt(turn: Turn) -> None:
         bold(t.gettext("Erase all your data?"))
         + "\n"
         + t.gettext(
-            "Your profile, interests, consent records and conversation will be deleted for "
-            "good. This cannot be undone."
+            "Your profile, interests, consent records, event registrations, meeting requests "
+            "and meetings will be deleted for good, and your partners will be told that your "
+            "meetings are cancelled. This cannot be undone."
         ),
         (
             (Button(t.gettext("Yes, erase everything"), "erase|yes"),),
