@@ -95,12 +95,11 @@ def meeting_text(meeting: Meeting, viewer: Participant, t: Translator, headline:
 
 
 def meeting_buttons(meeting: Meeting, t: Translator) -> tuple[tuple[Button, ...], ...]:
-    """Cancel, another time, calendar file."""
+    """Cancel, another time, and a calendar file once the meeting has a time."""
+    calendar = Button(t.gettext("📅 Calendar file"), f"{MEETING}|{meeting.id}|i")
+    another = Button(t.gettext("↻ Another time"), f"{MEETING}|{meeting.id}|r")
     return (
-        (
-            Button(t.gettext("📅 Calendar file"), f"{MEETING}|{meeting.id}|i"),
-            Button(t.gettext("↻ Another time"), f"{MEETING}|{meeting.id}|r"),
-        ),
+        (calendar, another) if meeting.slot_id is not None else (another,),
         (Button(t.gettext("✖ Cancel meeting"), f"{MEETING}|{meeting.id}|x"),),
     )
 
@@ -174,6 +173,8 @@ async def on_meeting_button(turn: Turn, value: str) -> None:
     if action == "v":
         headline = t.gettext("Meeting")
         turn.say(meeting_text(meeting, turn.participant, t, headline), meeting_buttons(meeting, t))
+    elif action == "i" and meeting.slot is None:
+        turn.say(escape(t.gettext("Time to be arranged by the organisers")))  # no time: no file
     elif action == "i":
         turn.say(
             escape(t.gettext("Add it to your calendar:")),

@@ -257,6 +257,14 @@ async def test_no_free_slot_leaves_the_meeting_for_the_organisers(app: App, cloc
     async with app.sessions() as session:
         statuses = sorted((await session.scalars(select(Meeting.status))).all())
     assert statuses == ["scheduled", "unscheduled"]
+    async with app.sessions() as session:
+        waiting = await session.scalar(select(Meeting).where(Meeting.status == "unscheduled"))
+    assert waiting is not None
+    # No time yet: no calendar button, and a forged press explains instead of sending a file.
+    assert not any(b.payload == f"mt|{waiting.id}|i" for b in chats["li"].buttons())
+    await chats["li"].press_payload(f"mt|{waiting.id}|i")
+    assert "organisers" in chats["li"].text
+    assert all(reply.document is None for reply in chats["li"].last.replies)
 
 
 async def test_after_the_slot_both_are_asked_whether_it_took_place(app: App, clock: Clock) -> None:
