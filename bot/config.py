@@ -57,6 +57,14 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
 
+    @field_validator("webhook_listen")
+    @classmethod
+    def _host_and_port(cls, value: str) -> str:
+        host, _, port = value.strip().rpartition(":")
+        if not (host and port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+            raise ValueError("must be host:port, e.g. 127.0.0.1:8080")
+        return value.strip()
+
     @field_validator("telegram_api_base")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:

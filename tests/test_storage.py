@@ -105,7 +105,12 @@ def test_db_upgrade_command(tmp_path: Path) -> None:
 
 
 def test_invalid_configuration_is_explained(tmp_path: Path) -> None:
-    env = {**os.environ, "BOT_FRAMEWORK": "discord", "ADMIN_IDS": "12,abc"}
+    env = {
+        **os.environ,
+        "BOT_FRAMEWORK": "discord",
+        "ADMIN_IDS": "12,abc",
+        "WEBHOOK_LISTEN": "8080",
+    }
     result = subprocess.run(
         [sys.executable, "-m", "bot", "db", "current"],
         cwd=tmp_path,
@@ -117,4 +122,5 @@ def test_invalid_configuration_is_explained(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "BOT_FRAMEWORK" in result.stderr and "ADMIN_IDS" in result.stderr
+    assert "WEBHOOK_LISTEN" in result.stderr and "host:port" in result.stderr
     assert "Traceback" not in result.stderr
