@@ -78,8 +78,17 @@ async def run_events(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _import(sessions: async_sessionmaker[AsyncSession], file: Path) -> int:
     spec = await asyncio.to_thread(read_event_file, file)
-    async with sessions() as session, session.begin():
-        result = await import_event(session, spec)
+    try:
+        async with sessions() as session, session.begin():
+            result = await import_event(session, spec)
+    except IntegrityError as exc:
+        # The database refused the change as a whole (nothing was imported): most often a
+        # slot moved or lengthened onto a time when one of its people has another meeting.
+        raise CommandError(
+            f"{file}: the database refused this import, so nothing was changed. A slot that "
+            "already holds meetings probably now overlaps another meeting of the same person; "
+            f"keep booked slots' times, or cancel those meetings first. ({exc.orig})"
+        ) from exc
     print(result.summary())
     print(f"participants join with: /start {spec.code}  (ponte events qr {spec.code})")
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from argparse import Namespace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import yaml
 from sqlalchemy import func, select
 
 from bot.app import App
+from bot.event_commands import run_events
 from storage.event_files import (
     EventFileError,
     export_event,
@@ -19,7 +21,15 @@ from storage.event_files import (
     read_event_file,
     write_event_yaml,
 )
-from storage.event_models import Event, EventRegistration, Meeting, MeetingRequest, Place, Slot
+from storage.event_models import (
+    Booking,
+    Event,
+    EventRegistration,
+    Meeting,
+    MeetingRequest,
+    Place,
+    Slot,
+)
 from storage.models import Participant
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
@@ -355,3 +365,47 @@ async def test_list_events(app: App) -> None:
     assert week.mode == "hybrid" and week.time_zone == "Europe/Rome"
     assert week.name.startswith("China–Italy Science")
     assert (week.starts_on, week.ends_on) == (date(2026, 11, 12), date(2026, 11, 13))
+
+
+async def book(app: App, meeting_id: int, participant_id: int) -> None:
+    """Seat ``participant_id`` in the slot of ``meeting_id``, as scheduling does."""
+    async with app.sessions() as session, session.begin():
+        meeting = await session.get(Meeting, meeting_id)
+        assert meeting is not None and meeting.slot_id is not None
+        slot = await session.get(Slot, meeting.slot_id)
+        assert slot is not None
+        session.add(
+            Booking(meeting_id=meeting_id, slot_id=slot.id, participant_id=participant_id,
+                    starts_at=slot.starts_at, ends_at=slot.ends_at)
+        )  # fmt: skip
+
+
+async def test_an_import_that_would_overlap_a_persons_meetings_is_refused_in_one_line(
+    app: App, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = base_event(code="other-event", name={"en": "Other day"})
+    for document in (base_event(), other):
+        assert await run_events(app.settings, Namespace(
+            events_command="import", file=write_yaml(tmp_path, document, f"{document['code']}.yaml")
+        )) == 0  # fmt: skip
+    first = await add_meeting(app, "test-event", 0, "scheduled")  # 09:00–09:20
+    second = await add_meeting(app, "other-event", 1, "scheduled")  # 09:20–09:40
+    async with app.sessions() as session:
+        person = await session.scalar(select(Meeting.first_id).where(Meeting.id == first))
+    assert person is not None
+    await book(app, first, person)
+    await book(app, second, person)  # the same person, right after: no overlap
+    capsys.readouterr()
+
+    # 25-minute meetings keep the 09:00 slot but end it at 09:25, into the 09:20 meeting.
+    longer = write_yaml(tmp_path, base_event(meeting_minutes=25), "longer.yaml")
+    status = await run_events(app.settings, Namespace(events_command="import", file=longer))
+    error = capsys.readouterr().err
+    assert status == 2, error
+    assert "nothing was changed" in error and "Traceback" not in error
+    assert len(error.strip().splitlines()) == 1
+    async with app.sessions() as session:
+        slot = await session.scalar(
+            select(Slot).join(Meeting, Meeting.slot_id == Slot.id).where(Meeting.id == first)
+        )
+    assert slot is not None and slot.ends_at - slot.starts_at == timedelta(minutes=20)
