@@ -10,7 +10,7 @@ from handlers.context import Turn
 from handlers.fields import CHOOSE_AN_OPTION, Answer, Choice, Field, Outcome
 from handlers.i18n import N_
 from handlers.ics import event_name
-from handlers.markup import bold, escape, fmt
+from handlers.markup import bold, fmt
 from handlers.meetings import FEEDBACK, MEETING, cancel_everything_of
 from handlers.notify import payload_to_reply
 from handlers.replies import Button, Document
@@ -265,11 +265,13 @@ async def _forget_in_outbox(turn: Turn) -> None:
 
     Messages addressed to the person go with them (foreign-key cascade). An outbox row names
     only its recipient, so a message is recognised by what it refers to: a button or calendar
-    file of one of the person's requests or meetings, or, in a plain notice (a decline, a
-    lapse) to someone they had a request with, their name. Unsent cancellations are kept:
-    they take the meeting out of the partner's calendar.
+    file of one of the person's requests or meetings, or the topic of a plain notice about
+    one of their requests (a decline, a lapse, "no time left"). Never by the name in a text:
+    another person with the same or a shorter name would lose their notices. Unsent
+    cancellations are kept: they take the meeting out of the partner's calendar.
     """
-    from handlers.requests import ANSWER  # handlers.requests imports this module (via form)
+    # handlers.requests imports this module (via form), hence the late import.
+    from handlers.requests import ANSWER, request_topic
 
     me = turn.participant
     stored = PersonalData(turn.session)
@@ -282,18 +284,17 @@ async def _forget_in_outbox(turn: Turn) -> None:
     calendars = [f"UID:{meeting.uid}".encode() for meeting in meetings]
     partners = {r.requester_id for r in requests} | {r.invitee_id for r in requests}
     partners.discard(me.id)
-    name = escape(me.name) if me.name else None
+    topics = {request_topic(request) for request in requests}
     doomed = []
     for row in await stored.outbox_of(partners):
         reply = payload_to_reply(row.payload)
         calendar = reply.document.content if reply.document else b""
         if row.sent_at is None and b"METHOD:CANCEL" in calendar:
             continue
-        plain = not reply.buttons and reply.document is None
         if (
-            any(button.payload.startswith(buttons) for button in reply.all_buttons())
+            row.topic in topics
+            or any(button.payload.startswith(buttons) for button in reply.all_buttons())
             or any(uid in calendar for uid in calendars)
-            or (plain and name is not None and name in reply.text)
         ):
             doomed.append(row.id)
     await stored.delete_outbox(doomed)

@@ -275,6 +275,7 @@ async def on_answer_button(turn: Turn, value: str) -> None:
                 )
             )
         ],
+        topic=request_topic(request),
     )
 
 
@@ -328,6 +329,7 @@ async def accept(turn: Turn, request: MeetingRequest, *, acting: Participant) ->
                     )
                 )
             ],
+            topic=request_topic(request),
         )
 
 
@@ -365,5 +367,12 @@ def _lapse(
             continue
         t = reader(person)
         reply = Reply(fmt(t.gettext(message), name=other.name or ""))
-        queued = outbox.queue(person, reply_to_payload(reply)) or queued
+        queued = (
+            outbox.queue(person, reply_to_payload(reply), topic=request_topic(request)) or queued
+        )
     return queued
+
+
+def request_topic(request: MeetingRequest) -> str:
+    """The outbox topic of plain notices about ``request``: how erasure finds them."""
+    return f"request:{request.id}"

@@ -209,3 +209,27 @@ async def test_partners_pages_skip_people_erased_or_gone_since_the_index_was_bui
     offered = {b.payload for b in chats["maria"].buttons()}
     assert f"rqn|{ids['li']}|{event}" in offered
     assert not offered & {f"rqn|{ids[gone]}|{event}" for gone in ("wang", "luca")}
+
+
+async def test_deleteme_keeps_notices_about_someone_with_a_similar_name(
+    app: App, clock: Clock
+) -> None:
+    people = [
+        Someone("wei", "Wei", "CN", "en", ("energy",), "Manufacturing", "Batteries"),
+        Someone("wangwei", "Wang Wei", "CN", "en", ("energy",), "Power electronics", "Batteries"),
+        Someone("luca", "Luca Bianchi", "IT", "en", ("energy",), "Materials testing", "Startups"),
+    ]
+    event = await make_event(app.sessions, first_slot=FIRST_SLOT)
+    ids = await add_people(app.sessions, event, people)
+    core = await core_with_clock(app.sessions, clock)
+    chats = {p.user: chat_on(core, p) for p in people}
+    await ask(chats, ids, event, "wei", "luca")  # Wei and Luca are partners
+    to_wang_wei = await ask(chats, ids, event, "luca", "wangwei")
+    await chats["wangwei"].press_payload(f"rq|{to_wang_wei}|d")  # a plain notice to Luca
+
+    await chats["wei"].say("/deleteme")
+    await chats["wei"].press("erase|yes")
+
+    # "Wang Wei" contains "Wei", but the notice is about Wang Wei's request, not Wei's.
+    notices = [reply.text for row, reply in await outbox(app, ids["luca"]) if row.sent_at is None]
+    assert any("Wang Wei" in text and "cannot take up" in text for text in notices), notices
