@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, select, update
+from sqlalchemy import ColumnElement, delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -15,6 +15,8 @@ from storage.models import Participant, utcnow
 
 # Channels with nobody behind them (seeded demo participants): nothing is queued for them.
 SILENT_CHANNELS = frozenset({"demo"})
+# The PostgreSQL advisory lock that serialises leases (any constant unique to this purpose).
+_LEASE_LOCK_KEY = 0x504F4E5445  # "PONTE"
 
 
 class OutboxRepository:
@@ -99,6 +101,12 @@ class OutboxRepository:
         is in another sender's hands) gets nothing newer meanwhile: a chat's messages keep
         their order. ``exclude_chats`` are skipped (busy in this process).
         """
+        if self.session.get_bind().dialect.name == "postgresql":
+            # One lease at a time across processes, until this transaction ends: otherwise a
+            # second sender reads the first one's uncommitted lease as not started, and two
+            # messages of one chat could go out together or out of order. (SQLite has one
+            # writer at a time anyway.)
+            await self.session.execute(select(func.pg_advisory_xact_lock(_LEASE_LOCK_KEY)))
         row = await self.session.scalar(
             select(OutboxMessage)
             .where(*_deliverable(channel, exclude_chats), OutboxMessage.not_before <= now)
