@@ -35,36 +35,30 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import math
-import os
-import shutil
-import signal
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from bench.bot_process import (
+    STARTUP_TIMEOUT,
+    BotDied,
+    BotProcess,
+    start_bot,
+    start_profiler,
+    stop_bot,
+    wait_for,
+)
+from bench.telegram_report import FRAMEWORKS, Result, machine, median_results, report, versions
 from tests.fake_bot_api import ApiError, CallRecord, FakeBotApi, SimulatedUser
 
-ROOT = Path(__file__).resolve().parent.parent
-FRAMEWORKS = ("aiogram", "ptb")
 KINDS = ("echo", "ponte")
-ECHO_MODULES = {"aiogram": "bench.echo_aiogram", "ptb": "bench.echo_ptb"}
 APOLOGY = "Sorry, something went wrong"
-STARTUP_TIMEOUT = 60.0
-STOP_TIMEOUT = 20.0
 MIN_RATE = 20.0  # a burst phase fails when the bot answers fewer updates per second than this
-THROUGHPUT_TARGET = 0.5  # Ponte's updates/s at least half the echo bot's
-P99_TARGET = 2.0  # Ponte's p99 at the offered rate at most twice the echo bot's
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 # --- the workload -------------------------------------------------------------------------
@@ -222,174 +216,11 @@ class BenchBotApi(FakeBotApi):
         return record, error
 
 
-# --- the bot process ----------------------------------------------------------------------
-
-
-@dataclass
-class BotProcess:
-    """The bot under test, in its own process."""
-
-    process: asyncio.subprocess.Process
-    log: Path
-    profiler: asyncio.subprocess.Process | None = None
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU time the bot process has used so far."""
-        try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return math.nan
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-    def log_tail(self, lines: int = 30) -> str:
-        """The end of the bot's output, for error reports."""
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-    def log_problems(self) -> int:
-        """How many WARNING/ERROR/CRITICAL lines or tracebacks the bot logged."""
-        try:
-            text = self.log.read_text(errors="replace")
-        except OSError:
-            return 0
-        markers = (" WARNING ", " ERROR ", " CRITICAL ", "Traceback")
-        return sum(1 for line in text.splitlines() if any(m in line for m in markers))
-
-
-async def start_bot(
-    framework: str, kind: str, api: FakeBotApi, workdir: Path, echo_args: Sequence[str]
-) -> BotProcess:
-    """Start the bot under test with its output in ``workdir/bot.log``."""
-    env = {
-        **os.environ,
-        "TELEGRAM_BOT_TOKEN": api.token,
-        "TELEGRAM_API_BASE": api.base_url,
-        "BOT_FRAMEWORK": framework,
-        "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'ponte.db'}",
-        "LOG_LEVEL": "WARNING",
-        "WEBHOOK_URL": "",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-        "PYTHONUNBUFFERED": "1",
-    }
-    if kind == "ponte":
-        command = [sys.executable, "-m", "bot", "run"]
-    else:
-        command = [sys.executable, "-m", ECHO_MODULES[framework], *echo_args]
-    log = workdir / "bot.log"
-    with log.open("wb") as output:
-        # The working folder is the temporary one: no stray .env is read, nothing is left.
-        process = await asyncio.create_subprocess_exec(
-            *command,
-            cwd=workdir,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    return BotProcess(process, log)
-
-
-async def stop_bot(bot: BotProcess) -> None:
-    """SIGTERM (a graceful stop), then SIGKILL if the bot takes too long."""
-    await stop_profiler(bot)
-    process = bot.process
-    if process.returncode is None:
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
-        except TimeoutError:
-            print(f"  bot {process.pid} did not stop in {STOP_TIMEOUT:.0f} s: killed")
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            await process.wait()
-
-
-async def start_profiler(bot: BotProcess, output: Path) -> None:
-    """Sample the bot with py-spy (collapsed stacks, for flame graphs) until stopped."""
-    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-    command = [py_spy, "record", "--pid", str(bot.process.pid), "--rate", "250",
-               "--nonblocking", "--format", "raw", "--output", str(output)]  # fmt: skip
-    bot.profiler = await asyncio.create_subprocess_exec(
-        *command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True
-    )
-    await asyncio.sleep(1.0)  # attaching takes a moment
-
-
-async def stop_profiler(bot: BotProcess) -> None:
-    """Stop py-spy (SIGINT makes it write its output)."""
-    profiler, bot.profiler = bot.profiler, None
-    if profiler is None or profiler.returncode is not None:
-        return
-    profiler.send_signal(signal.SIGINT)
-    try:
-        await asyncio.wait_for(profiler.wait(), 30)
-    except TimeoutError:
-        profiler.kill()
-        await profiler.wait()
-
-
-class BotDied(RuntimeError):
-    """The bot process exited, or stopped answering, during a run."""
-
-
-async def wait_for(event: asyncio.Event, bot: BotProcess, seconds: float, what: str) -> None:
-    """Wait for ``event``; fail if the bot process exits or ``seconds`` pass."""
-    waiter = asyncio.ensure_future(event.wait())
-    exited = asyncio.ensure_future(bot.process.wait())
-    try:
-        done, _ = await asyncio.wait(
-            {waiter, exited}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED
-        )
-    finally:
-        for task in (waiter, exited):
-            task.cancel()
-    if waiter not in done:
-        reason = "exited" if exited in done else f"took more than {seconds:.0f} s"
-        raise BotDied(f"waiting for {what}: the bot {reason}\n{bot.log_tail()}")
+# The bot process (bench/bot_process.py) and the results' table (bench/telegram_report.py)
+# live beside this module.
 
 
 # --- the phases ---------------------------------------------------------------------------
-
-
-@dataclass
-class Result:
-    """What one bot did in one run."""
-
-    framework: str
-    kind: str
-    throughput: float = math.nan  # updates/s, saturated
-    burst_cpu_ms: float = math.nan  # bot CPU per update in the burst
-    p50: float = math.nan  # reply latency at the offered rate, ms
-    p99: float = math.nan
-    max_ms: float = math.nan
-    offered_rate: float = math.nan  # as achieved by the load generator
-    rate_cpu_ms: float = math.nan  # bot CPU per update at the offered rate
-    harness_cpu_share: float = math.nan  # this process, of one core, in the burst
-    messages_per_update: float = math.nan
-    wrong: int = 0
-    unexpected: int = 0
-    apologies: int = 0
-    failed_calls: int = 0
-    log_problems: int = 0
-
-    def set_latencies(self, latencies_ms: Sequence[float]) -> None:
-        """p50, p99 (nearest rank) and maximum of the latencies."""
-        ordered = sorted(latencies_ms)
-        self.p50, self.p99 = quantile(ordered, 0.50), quantile(ordered, 0.99)
-        self.max_ms = ordered[-1] if ordered else math.nan
-
-    @property
-    def problems(self) -> int:
-        return self.wrong + self.unexpected + self.apologies + self.failed_calls
-
-
-def quantile(ordered: Sequence[float], q: float) -> float:
-    """Nearest-rank quantile of sorted values."""
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)] if ordered else math.nan
 
 
 @dataclass
@@ -505,94 +336,6 @@ async def run_one(framework: str, kind: str, args: argparse.Namespace, round_num
                 print(f"  the bot logged {result.log_problems} warning(s) or error(s):")
                 print("  " + bot.log_tail(10).replace("\n", "\n  "))
     return result
-
-
-# --- reporting ----------------------------------------------------------------------------
-
-
-def verdict(ok: bool) -> str:
-    return "met" if ok else "NOT MET"
-
-
-def report(results: Sequence[Result], title: str) -> None:
-    """The table, the ratios Ponte/echo and the targets, per framework."""
-    print(f"\n{title}")
-    header = (f"{'framework':<9} {'bot':<5} {'updates/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
-              f"{'max ms':>7} {'rate/s':>6} {'msg/upd':>7} {'CPU ms/upd':>10} {'srv CPU':>7} "
-              f"{'problems':>8}")  # fmt: skip
-    print(header)
-    print("-" * len(header))
-    for r in results:
-        print(
-            f"{r.framework:<9} {r.kind:<5} {r.throughput:>9.0f} {r.p50:>7.1f} {r.p99:>7.1f} "
-            f"{r.max_ms:>7.1f} {r.offered_rate:>6.0f} {r.messages_per_update:>7.2f} "
-            f"{r.burst_cpu_ms:>5.2f}/{r.rate_cpu_ms:<4.2f} {r.harness_cpu_share:>7.0%} "
-            f"{r.problems:>8}"
-        )
-    by_key = {(r.framework, r.kind): r for r in results}
-    for framework in FRAMEWORKS:
-        echo, ponte = by_key.get((framework, "echo")), by_key.get((framework, "ponte"))
-        if echo is None or ponte is None:
-            continue
-        throughput = ponte.throughput / echo.throughput
-        p99 = ponte.p99 / echo.p99
-        print(
-            f"{framework}: Ponte/echo throughput {throughput:.2f} "
-            f"(target ≥ {THROUGHPUT_TARGET:.2f}: {verdict(throughput >= THROUGHPUT_TARGET)}); "
-            f"p99 at {ponte.offered_rate:.0f}/s {p99:.2f}× "
-            f"(target ≤ {P99_TARGET:.0f}×: {verdict(p99 <= P99_TARGET)})"
-        )
-
-
-def median_results(results: Sequence[Result]) -> list[Result]:
-    """Per framework and bot, the median of each figure over the rounds."""
-    merged: list[Result] = []
-    keys = dict.fromkeys((r.framework, r.kind) for r in results)
-    for framework, kind in keys:
-        rounds = [r for r in results if (r.framework, r.kind) == (framework, kind)]
-
-        def med(get: Callable[[Result], float], rounds: list[Result] = rounds) -> float:
-            return statistics.median(get(r) for r in rounds)
-
-        m = Result(framework, kind)
-        m.throughput = med(lambda r: r.throughput)
-        m.harness_cpu_share = med(lambda r: r.harness_cpu_share)
-        m.burst_cpu_ms, m.rate_cpu_ms = med(lambda r: r.burst_cpu_ms), med(lambda r: r.rate_cpu_ms)
-        m.offered_rate = med(lambda r: r.offered_rate)
-        m.messages_per_update = med(lambda r: r.messages_per_update)
-        m.p50, m.p99, m.max_ms = med(lambda r: r.p50), med(lambda r: r.p99), med(lambda r: r.max_ms)
-        m.wrong = sum(r.problems for r in rounds)
-        merged.append(m)
-    return merged
-
-
-def versions() -> str:
-    """The commit under test and the versions of the libraries that matter here."""
-    try:
-        commit = subprocess.run(
-            ["git", "describe", "--always", "--dirty"],
-            cwd=ROOT, capture_output=True, text=True, timeout=10, check=False,
-        ).stdout.strip()  # fmt: skip
-    except OSError:
-        commit = ""
-    names = ("aiogram", "python-telegram-bot", "httpx", "httpcore", "aiohttp", "SQLAlchemy",
-             "greenlet", "pydantic")  # fmt: skip
-    found = []
-    for name in names:
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            found.append(f"{name} {metadata.version(name)}")
-    return f"commit {commit or 'unknown'}; " + ", ".join(found)
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return f"{os.cpu_count()} CPUs ({model}); Python {sys.version.split()[0]}; load {load}"
 
 
 # --- the command line ---------------------------------------------------------------------
