@@ -7,7 +7,7 @@ from handlers.countries import country_name
 from handlers.directory import Entry, EventIndex, keywords
 from handlers.fields import SPOKEN_LANGUAGES
 from handlers.form import ORG_TYPES
-from handlers.i18n import N_
+from handlers.i18n import N_, Translator
 from handlers.ics import event_name
 from handlers.markup import bold, escape, fmt
 from handlers.replies import Button
@@ -22,9 +22,11 @@ PARTNERS = "pt"
 NEW_REQUEST = "rqn"
 
 
-async def area_names(turn: Turn, other: Participant, area_ids: frozenset[int] | None) -> list[str]:
-    """Names of a participant's interest areas in the reader's language (taxonomy order)."""
-    locale = turn.participant.locale
+async def area_names(
+    turn: Turn, other: Participant, area_ids: frozenset[int] | None, t: Translator
+) -> list[str]:
+    """Names of a participant's interest areas in ``t``'s language (taxonomy order)."""
+    locale = t.code
     if area_ids is None:
         codes = set(await turn.people.interest_codes(other))
         chosen = [area for area in turn.areas if area.code in codes]
@@ -34,10 +36,17 @@ async def area_names(turn: Turn, other: Participant, area_ids: frozenset[int] | 
 
 
 async def partner_card(
-    turn: Turn, other: Participant, area_ids: frozenset[int] | None = None
+    turn: Turn,
+    other: Participant,
+    area_ids: frozenset[int] | None = None,
+    *,
+    reader: Translator | None = None,
 ) -> str:
-    """What anyone at the event may see of ``other``: never e-mail, phone or website."""
-    t = turn.t
+    """What anyone at the event may see of ``other``: never e-mail, phone or website.
+
+    Written in the language of ``reader`` (by default, the turn's participant's).
+    """
+    t = reader or turn.t
     org_type = t.gettext(ORG_TYPES.get(other.org_type or "", N_("Other")))
     country = country_name(other.country, t)
     spoken = [
@@ -48,7 +57,7 @@ async def partner_card(
         escape(f"{org_type} · {country}" + (f", {other.city}" if other.city else "")),
         fmt(
             t.gettext("Interests: {areas}"),
-            areas=", ".join(await area_names(turn, other, area_ids)),
+            areas=", ".join(await area_names(turn, other, area_ids, t)),
         ),
         fmt(t.gettext("Offers: {text}"), text=_short(other.offer)),
         fmt(t.gettext("Seeks: {text}"), text=_short(other.seek)),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +13,7 @@ from handlers.markup import bold, escape, fmt
 from handlers.meetings import STALE, Build, announce_scheduled, tell
 from handlers.notify import reader, reply_to_payload
 from handlers.partners import partner_card
-from handlers.replies import Button, Reply, Response
+from handlers.replies import Button, Reply
 from handlers.timefmt import when
 from handlers.validation import Problem, check_text, parse_id
 from storage.event_models import Event, MeetingRequest
@@ -114,7 +113,7 @@ async def _send(turn: Turn, note: str | None) -> None:
             fmt(t.gettext("You have already asked {name} for a meeting."), name=invitee.name or "")
         )
         return
-    card = await _card_for(turn, invitee, turn.participant)
+    card = await partner_card(turn, turn.participant, reader=reader(invitee))
     tell(turn, invitee, _invitation(request, event, card))
     turn.say(
         fmt(
@@ -131,16 +130,6 @@ async def _send(turn: Turn, note: str | None) -> None:
         await accept(turn, request, acting=invitee)
 
 
-async def _card_for(turn: Turn, reader_person: Participant, about: Participant) -> str:
-    """``about``'s card as ``reader_person`` reads it: their language, their area names.
-
-    The card speaks the language of the turn's participant, so it is built on a view of
-    the turn whose participant is the reader (nothing is said through that view).
-    """
-    seen_by = replace(turn, participant=reader_person, response=Response())
-    return await partner_card(seen_by, about)
-
-
 async def _show_crossing(turn: Turn, repo: MatchmakingRepository, waiting: MeetingRequest) -> None:
     """The user asks someone whose request to them is waiting: show that request, with its
     buttons, instead of starting a second one between the two."""
@@ -153,7 +142,7 @@ async def _show_crossing(turn: Turn, repo: MatchmakingRepository, waiting: Meeti
             name=request.requester.name or "",
         )
     )
-    card = await _card_for(turn, turn.participant, request.requester)
+    card = await partner_card(turn, request.requester)
     tell(turn, turn.participant, _invitation(request, request.event, card, N_("Meeting request")))
 
 
