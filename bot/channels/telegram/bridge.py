@@ -11,13 +11,14 @@ import asyncio
 import logging
 from typing import Any
 
-from bot.channels.telegram.render import caption_for, inline_keyboard, messages_for
+from bot.channels.telegram.render import inline_keyboard, messages_for
 from bot.channels.telegram.transport import (
     Blocked,
     NotModified,
     Rejected,
     TelegramError,
     Transport,
+    reply_calls,
     with_retries,
 )
 from bot.channels.telegram.updates import ParsedUpdate, parse_update
@@ -99,13 +100,6 @@ class TelegramBridge:
             else:
                 await self._send(parsed.chat_id, reply)
 
-    async def deliver(self, chat_id: int, reply: Reply) -> None:
-        """Send one reply that answers nothing (from the outbox), retrying transient errors."""
-        if reply.document is not None:
-            await self._send_document(chat_id, reply)
-        else:
-            await self._send(chat_id, reply)
-
     async def _send(self, chat_id: int, reply: Reply) -> None:
         for message in messages_for(reply):
             await with_retries(
@@ -131,16 +125,8 @@ class TelegramBridge:
         await self._send(chat_id, reply)
 
     async def _send_document(self, chat_id: int, reply: Reply) -> None:
-        document = reply.document
-        assert document is not None
-        caption = caption_for(reply)
-        if caption is None:
-            await self._send(chat_id, reply)
-        await with_retries(
-            lambda: self.transport.send_document(
-                chat_id, document.filename, document.content, caption
-            )
-        )
+        for call in reply_calls(self.transport, chat_id, reply):
+            await with_retries(call)
 
     async def _apologise(self, parsed: ParsedUpdate, response: Response) -> None:
         locale = response.locale or "en"

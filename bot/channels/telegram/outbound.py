@@ -18,14 +18,19 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from bot.channels.telegram.bridge import TelegramBridge
-from bot.channels.telegram.render import caption_for, messages_for
-from bot.channels.telegram.transport import Blocked, RetryLater, TelegramError, Transient
+from bot.channels.telegram.transport import (
+    Blocked,
+    Call,
+    RetryLater,
+    TelegramError,
+    Transient,
+    reply_calls,
+)
 from bot.channels.telegram.updates import CHANNEL
 from handlers.events import ReachabilityChanged, Sender
 from handlers.notify import payload_to_reply
@@ -46,8 +51,6 @@ PART_TIMEOUT = 90.0  # beyond both frameworks' own time-outs: only a hung call r
 MAX_PAUSE = 2.0  # the longest a 429 stops all sending in-line; its message waits in full
 STOP_GRACE = 10.0  # at shutdown, how long the messages in hand may take to finish
 PROGRESS = "_parts_sent"  # payload key: parts of a several-message reply already delivered
-
-Call = Callable[[], Awaitable[object]]
 
 
 @dataclass(frozen=True)
@@ -249,23 +252,7 @@ class OutboundSender:
 
     def _parts(self, row: InHand) -> list[Call]:
         """The Bot API calls that show the message, in order (as the bridge sends replies)."""
-        reply = payload_to_reply(row.payload)
-        chat_id, transport = int(row.chat_id), self.bridge.transport
-        document = reply.document
-        caption = caption_for(reply) if document is not None else None
-        calls: list[Call] = []
-        if document is None or caption is None:
-            calls += [
-                functools.partial(transport.send_message, chat_id, m.text, m.markup)
-                for m in messages_for(reply)
-            ]
-        if document is not None:
-            calls.append(
-                functools.partial(
-                    transport.send_document, chat_id, document.filename, document.content, caption
-                )
-            )
-        return calls
+        return reply_calls(self.bridge.transport, int(row.chat_id), payload_to_reply(row.payload))
 
     async def _failed(self, row: InHand, sent: int, exc: Exception) -> None:
         if isinstance(exc, Blocked):

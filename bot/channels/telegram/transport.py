@@ -7,10 +7,14 @@ the framework's exceptions into the ones below, so the error policy is written o
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
+
+from bot.channels.telegram.render import caption_for, messages_for
+from handlers.replies import Reply
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -42,6 +46,10 @@ class NotModified(TelegramError):
 
 class Rejected(TelegramError):
     """Any other 4xx: the request itself is wrong and retrying will not help."""
+
+
+# One Bot API call, ready to make (and to make again).
+Call = Callable[[], Awaitable[object]]
 
 
 class Transport(Protocol):
@@ -115,3 +123,25 @@ async def with_retries(
             log.warning("Telegram call failed (%s); retrying in %.2f s", exc, delay)
         await sleep(delay)
     raise AssertionError("unreachable")
+
+
+def reply_calls(transport: Transport, chat_id: int, reply: Reply) -> list[Call]:
+    """The Bot API calls that show ``reply`` as a new message, in order.
+
+    Text too long for a caption goes first as messages of its own, then the document.
+    """
+    document = reply.document
+    caption = caption_for(reply) if document is not None else None
+    calls: list[Call] = []
+    if document is None or caption is None:
+        calls += [
+            functools.partial(transport.send_message, chat_id, m.text, m.markup)
+            for m in messages_for(reply)
+        ]
+    if document is not None:
+        calls.append(
+            functools.partial(
+                transport.send_document, chat_id, document.filename, document.content, caption
+            )
+        )
+    return calls
