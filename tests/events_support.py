@@ -153,3 +153,17 @@ def said(locale: str, message: str, **values: str) -> str:
 
 def text_of(replies: list[Reply]) -> str:
     return "\n".join(to_plain_text(r.text) for r in replies)
+
+
+async def slot_and_place(
+    session: AsyncSession, code: str, slot_index: int
+) -> tuple[Event, Slot, Place]:
+    """The event ``code``, its ``slot_index``-th slot in time order, and its first place."""
+    event = await session.scalar(select(Event).where(Event.code == code))
+    assert event is not None
+    slots = await session.scalars(
+        select(Slot).where(Slot.event_id == event.id).order_by(Slot.starts_at)
+    )
+    place = await session.scalar(select(Place).where(Place.event_id == event.id).limit(1))
+    assert place is not None
+    return event, slots.all()[slot_index], place

@@ -22,7 +22,7 @@ from bot.event_links import deep_link, normalise_username, write_qr_png
 from storage.demo import DEMO_CHANNEL, DEMO_CODE, seed_demo
 from storage.event_models import Event, EventRegistration, Meeting, MeetingRequest, Place, Slot
 from storage.models import ConsentRecord, Participant, ParticipantInterest
-from tests.events_support import Someone, add_people, make_event
+from tests.events_support import Someone, add_people, make_event, slot_and_place
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "docs" / "examples" / "event.yaml"
@@ -95,14 +95,7 @@ async def _event_times(app: App, code: str) -> tuple[date, date, datetime, list[
 async def _book_with_demo_person(app: App, person: int, slot_index: int, status: str) -> int:
     """A real user's meeting with a demo participant in the demo's ``slot_index``-th slot."""
     async with app.sessions() as session, session.begin():
-        event = await session.scalar(select(Event).where(Event.code == DEMO_CODE))
-        assert event is not None
-        slot = (
-            await session.scalars(
-                select(Slot).where(Slot.event_id == event.id).order_by(Slot.starts_at)
-            )
-        ).all()[slot_index]
-        place = await session.scalar(select(Place).where(Place.event_id == event.id).limit(1))
+        event, slot, place = await slot_and_place(session, DEMO_CODE, slot_index)
         demo = await session.scalar(
             select(Participant.id).where(Participant.external_id == f"demo-{slot_index + 1}")
         )

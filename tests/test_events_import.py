@@ -31,6 +31,7 @@ from storage.event_models import (
     Slot,
 )
 from storage.models import Participant
+from tests.events_support import slot_and_place
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
 
@@ -236,14 +237,7 @@ def test_csv_with_semicolons_and_day_first_dates(tmp_path: Path) -> None:
 async def add_meeting(app: App, event_code: str, slot_index: int, status: str) -> int:
     """A meeting between two new participants in the event's ``slot_index``-th slot."""
     async with app.sessions() as session, session.begin():
-        event = await session.scalar(select(Event).where(Event.code == event_code))
-        assert event is not None
-        slot = (
-            await session.scalars(
-                select(Slot).where(Slot.event_id == event.id).order_by(Slot.starts_at)
-            )
-        ).all()[slot_index]
-        place = await session.scalar(select(Place).where(Place.event_id == event.id).limit(1))
+        event, slot, place = await slot_and_place(session, event_code, slot_index)
         assert place is not None
         people = [
             Participant(channel="test", external_id=f"p{slot_index}-{n}", chat_id="c", locale="en")
