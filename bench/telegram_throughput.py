@@ -35,11 +35,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import gc
 import math
 import tempfile
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -261,6 +263,36 @@ async def burst(
     return max(t.last or start for t in tickets) - start
 
 
+@contextlib.contextmanager
+def harness_gc_paused() -> Iterator[None]:
+    """No garbage collection in this process while a phase is measured.
+
+    The fake server and the load generator live here; a full collection of this process
+    stalled the load generator for up to 80 ms, which then sent a clump of updates at once
+    and showed as the bot's latency (seen in ``--latencies``). Memory grows a little for the
+    length of one phase.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
+def write_latencies(path: Path, tickets: Sequence[Ticket]) -> None:
+    """One line per update of the offered-rate phase: ms since the first was sent, latency."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    start = tickets[0].sent if tickets else 0.0
+    lines = [
+        f"{(t.sent - start) * 1000:.1f} {((t.first or math.inf) - t.sent) * 1000:.2f}"
+        for t in tickets
+    ]
+    path.write_text("\n".join(lines) + "\n")
+
+
 async def set_up(tracker: Tracker, bot: BotProcess, populations: Sequence[Population]) -> None:
     """Every user sends /start and picks English; unmeasured."""
     for step in SET_UP:
@@ -313,7 +345,8 @@ async def run_one(framework: str, kind: str, args: argparse.Namespace, round_num
                     await start_profiler(bot, args.profile / name)
                 messages = tracker.messages
                 cpu, harness_cpu = bot.cpu_seconds(), time.process_time()
-                seconds = await burst(tracker, bot, burst_users, args.updates, "the burst")
+                with harness_gc_paused():
+                    seconds = await burst(tracker, bot, burst_users, args.updates, "the burst")
                 result.throughput = args.updates / seconds
                 result.burst_cpu_ms = (bot.cpu_seconds() - cpu) * 1000 / args.updates
                 result.harness_cpu_share = (time.process_time() - harness_cpu) / seconds
@@ -321,11 +354,15 @@ async def run_one(framework: str, kind: str, args: argparse.Namespace, round_num
                 await asyncio.sleep(0.5)
 
                 cpu = bot.cpu_seconds()
-                tickets, result.offered_rate = await offered_rate(
-                    tracker, bot, rate_users, args.rate, args.duration
-                )
+                with harness_gc_paused():
+                    tickets, result.offered_rate = await offered_rate(
+                        tracker, bot, rate_users, args.rate, args.duration
+                    )
                 result.rate_cpu_ms = (bot.cpu_seconds() - cpu) * 1000 / len(tickets)
                 result.set_latencies([((t.first or math.inf) - t.sent) * 1000 for t in tickets])
+                if args.latencies is not None:
+                    name = f"{framework}-{kind}-{round_number}.txt"
+                    write_latencies(args.latencies / name, tickets)
                 await asyncio.sleep(0.3)  # anything extra the bot still sends is counted
             finally:
                 await stop_bot(bot)
@@ -349,6 +386,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--framework", choices=[*FRAMEWORKS, "both"], default="both")
     parser.add_argument("--bots", default="echo,ponte", help="echo, ponte or echo,ponte")
     parser.add_argument("--updates", type=int, default=2000, help="updates in the burst")
+    parser.add_argument(
+        "--latencies",
+        type=Path,
+        help="folder for each offered-rate phase's latencies (send time, latency in ms)",
+    )
     parser.add_argument("--rate", type=float, default=200.0, help="offered updates/s")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds at --rate")
     parser.add_argument("--users", type=int, default=200, help="users per phase")

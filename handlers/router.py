@@ -55,6 +55,7 @@ from handlers.validation import Problem
 from storage.db import is_transient_conflict, transaction_gate
 from storage.models import utcnow
 from storage.repositories import ParticipantRepository, TaxonomyRepository
+from storage.writes import write_column_changes
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,7 @@ class Core:
             if not turn.erased:
                 turn.response.locale = turn.participant.locale
                 turn.response.language_changed = turn.participant.locale != locale
+            await write_column_changes(session)  # cheaper than the commit's flush
         if turn.outbox_written:
             self.outbox_ready.set()  # committed: senders may deliver it now
         if turn.profiles_changed or turn.erased:

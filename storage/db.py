@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, event, make_url
+from sqlalchemy import event, make_url
 from sqlalchemy.dialects import registry
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DBAPIError
@@ -42,12 +42,12 @@ def create_engine(url: str = DEFAULT_DATABASE_URL, **kwargs: Any) -> AsyncEngine
     engine = create_async_engine(parsed, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
     return engine
 
 
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
-    # Let SQLAlchemy, not the driver, decide when transactions begin (see below).
+    # Let SQLAlchemy, not the driver, decide when transactions begin: the in-line dialect
+    # begins them with BEGIN IMMEDIATE (storage/sqlite_inline.py).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # Cascading deletes (``/deleteme``) rely on SQLite enforcing foreign keys.
@@ -63,12 +63,6 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEn
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Session factory; objects stay usable after commit so replies can be built from them."""
     return async_sessionmaker(engine, expire_on_commit=False)
-
-
-def _sqlite_begin_immediate(connection: Connection) -> None:
-    # Take the write lock up front: two deferred transactions that both read and then write
-    # would otherwise fail with "database is locked" instead of waiting for each other.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 _GATES: WeakKeyDictionary[AsyncEngine, asyncio.Semaphore] = WeakKeyDictionary()

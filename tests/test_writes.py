@@ -1,0 +1,122 @@
+"""Direct column writes at the end of a turn: exactly what the unit of work would have stored."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import delete, inspect, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from bot.app import App
+from storage.models import ConsentRecord, ConversationState, Participant
+from storage.repositories import ParticipantRepository
+from storage.writes import write_column_changes
+
+LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+async def _person(app: App, external_id: str = "w1") -> int:
+    """A participant with a conversation state, both last updated long ago."""
+    async with app.sessions() as session, session.begin():
+        people = ParticipantRepository(session)
+        participant, state, _ = await people.open_conversation("test", external_id, "c1", "en")
+        participant.updated_at = LONG_AGO
+        state.updated_at = LONG_AGO
+        await session.flush()
+        return participant.id
+
+
+async def _stored(app: App, participant_id: int) -> tuple[Participant, ConversationState]:
+    async with app.sessions() as session:
+        participant = await session.get(Participant, participant_id)
+        state = await session.get(ConversationState, participant_id)
+        assert participant is not None and state is not None
+        return participant, state
+
+
+async def test_changed_columns_are_written_once_and_nothing_is_left_to_flush(app: App) -> None:
+    pid = await _person(app)
+    async with app.sessions() as session, session.begin():
+        participant, state, _ = await ParticipantRepository(session).open_conversation(
+            "test", "w1", "c1", "en"
+        )
+        participant.name = "Acme & <Co>"
+        participant.languages_spoken = ["it", "zh"]
+        participant.locale = "en"  # the value it had: not a change
+        state.data = {"step": 3, "名": "王"}
+        state.step = "city"
+        assert await write_column_changes(session) is True
+        assert not session.dirty and not session.new
+        assert inspect(participant).detached and inspect(state).detached
+        assert participant.name == "Acme & <Co>"  # loaded values stay readable
+    participant, state = await _stored(app, pid)
+    assert participant.name == "Acme & <Co>"
+    assert participant.languages_spoken == ["it", "zh"]
+    assert participant.locale == "en" and participant.chat_id == "c1"
+    assert state.data == {"step": 3, "名": "王"} and state.step == "city"
+    # ``onupdate`` applies as in a flush: both rows' ``updated_at`` moved on.
+    assert participant.updated_at > LONG_AGO and state.updated_at > LONG_AGO
+
+
+async def test_a_new_row_leaves_everything_to_the_flush(app: App) -> None:
+    pid = await _person(app)
+    async with app.sessions() as session, session.begin():
+        participant = await session.get(Participant, pid)
+        assert participant is not None
+        participant.city = "Milano"
+        session.add(
+            ConsentRecord(participant_id=pid, purpose="privacy", notice_version="1", locale="en")
+        )
+        assert await write_column_changes(session) is False
+        assert participant in session.dirty  # untouched: the commit writes both
+    participant, _ = await _stored(app, pid)
+    assert participant.city == "Milano"
+    async with app.sessions() as session:
+        consents = await session.scalars(
+            select(ConsentRecord).where(ConsentRecord.participant_id == pid)
+        )
+        assert len(consents.all()) == 1
+
+
+async def test_a_relationship_change_leaves_everything_to_the_flush(app: App) -> None:
+    pid = await _person(app)
+    async with app.sessions() as session, session.begin():
+        participant = await session.get(Participant, pid)
+        state = await session.get(ConversationState, pid)
+        assert participant is not None and state is not None
+        await session.refresh(participant, ["consents"])
+        state.step = "name"
+        participant.consents = []  # a collection, not a column
+        assert await write_column_changes(session) is False
+        assert state in session.dirty
+    _, state = await _stored(app, pid)
+    assert state.step == "name"
+
+
+async def test_a_row_deleted_meanwhile_fails_as_a_flush_would(app: App) -> None:
+    pid = await _person(app)
+    async with app.sessions() as session, session.begin():
+        participant = await session.get(Participant, pid)
+        assert participant is not None
+        # As another writer would: a plain DELETE the session knows nothing about
+        # (the conversation state goes with it, ON DELETE CASCADE).
+        table = Participant.__table__
+        await session.execute(delete(table).where(table.c.id == pid))
+        participant.city = "Roma"
+        with pytest.raises(StaleDataError):
+            await write_column_changes(session)
+        await session.rollback()
+    participant, _ = await _stored(app, pid)
+    assert participant.city is None
+
+
+async def test_nothing_changed_writes_nothing(app: App) -> None:
+    pid = await _person(app)
+    async with app.sessions() as session, session.begin():
+        participant = await session.get(Participant, pid)
+        assert participant is not None
+        assert await write_column_changes(session) is True
+        assert not inspect(participant).detached  # nothing to write, nothing released
+    participant, _ = await _stored(app, pid)
+    assert participant.updated_at == LONG_AGO
