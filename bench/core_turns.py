@@ -2,11 +2,12 @@
 
 The Telegram benchmark (``bench/telegram_throughput.py``) measures the whole stack; this one
 isolates the part Ponte owns — ``Core.handle`` with its transaction — on the same workload
-(200 users answering the registration's text questions), so a change to the core can be
-measured in seconds and with little noise. Run by hand::
+(each round, 200 new users answer the registration's text questions, ten each), so a
+change to the core can be measured in seconds and with little noise. Run by hand::
 
     python -m bench.core_turns                 # CPU ms per answer, three rounds
     python -m bench.core_turns --profile 30    # and the 30 costliest functions (cProfile)
+    SORT=tottime python -m bench.core_turns --profile 30    # by own time
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import os
 import pstats
 import tempfile
 import time
@@ -23,6 +25,8 @@ from bench.telegram_throughput import SET_UP, script
 from bot.app import build_app
 from bot.config import Settings
 from handlers.events import CommandMessage, IncomingEvent, Sender, TextMessage
+
+SORT = os.environ.get("SORT", "cumulative")
 
 
 def event_for(sender: Sender, text: str) -> IncomingEvent:
@@ -36,21 +40,22 @@ async def run(users: int, answers: int, rounds: int, profile: int) -> None:
         url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
         app = await build_app(Settings(database_url=url, _env_file=None))
         try:
-            senders = [
-                Sender("telegram", str(10_000 + n), str(10_000 + n), "en") for n in range(users)
-            ]
-            for sender in senders:
-                for step in SET_UP:
-                    await app.core.handle(event_for(sender, step.text))
-            index = 0
             for round_number in range(rounds + 1):
-                profiler = cProfile.Profile() if profile and round_number == rounds else None
+                # Fresh users each round, as in the Telegram benchmark's phases: the
+                # answers are the registration's text questions, not the toggles after them.
+                first = 10_000 * (round_number + 1)
+                senders = [
+                    Sender("telegram", str(first + n), str(first + n), "en") for n in range(users)
+                ]
+                for sender in senders:
+                    for step in SET_UP:
+                        await app.core.handle(event_for(sender, step.text))
                 events = [
-                    event_for(s, script(n, index + k).text)
+                    event_for(s, script(n, k).text)
                     for k in range(answers // users)
                     for n, s in enumerate(senders)
                 ]
-                index += answers // users
+                profiler = cProfile.Profile() if profile and round_number == rounds else None
                 cpu = time.process_time()
                 if profiler:
                     profiler.enable()
@@ -59,7 +64,7 @@ async def run(users: int, answers: int, rounds: int, profile: int) -> None:
                     assert response.replies and "Sorry" not in response.replies[0].text, response
                 if profiler:
                     profiler.disable()
-                    pstats.Stats(profiler).sort_stats("cumulative").print_stats(profile)
+                    pstats.Stats(profiler).sort_stats(SORT).print_stats(profile)
                     continue
                 per = (time.process_time() - cpu) * 1000 / len(events)
                 label = "warm-up" if round_number == 0 else f"round {round_number}"

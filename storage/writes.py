@@ -13,14 +13,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, bindparam, inspect, update
+from sqlalchemy import Column, Table, bindparam, inspect, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstanceState
+from sqlalchemy.orm import InstanceState, LoaderCallableStatus, Mapper, Session
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.dml import Update
 
 _KEY = "_pk"  # the bound parameter naming the row; never a column name
+_NO_VALUE = LoaderCallableStatus.NO_VALUE
 _STATEMENTS: dict[Table, Update] = {}
+# Per mapper: attribute key → its column, for the attributes a direct write may change;
+# ``None`` for a mapper whose rows never qualify.
+_COLUMNS: dict[Mapper[Any], dict[str, Column[Any]] | None] = {}
 
 
 async def write_column_changes(session: AsyncSession) -> bool:
@@ -28,32 +32,34 @@ async def write_column_changes(session: AsyncSession) -> bool:
 
     Returns ``False``, having written nothing, when some change is not a plain column change
     of a loaded row; the commit's flush then writes everything as usual. Otherwise each
-    changed row gets one UPDATE and its object leaves the session (its loaded values stay
-    readable), so the commit has nothing left to flush. Column ``onupdate`` defaults (such
+    changed row gets one UPDATE and the session's objects leave it (their loaded values
+    stay readable), so the commit has nothing left to flush. Column ``onupdate`` defaults (such
     as ``updated_at``) are applied by the UPDATE, as a flush would; the objects keep their
     old value of such a column. Call it last in a transaction: objects that left the session
     cannot load anything more.
     """
-    sync = session.sync_session
-    if sync.new or sync.deleted:
+    return await session.run_sync(_write)
+
+
+def _write(session: Session) -> bool:
+    if session.new or session.deleted:
         return False
-    writes: list[tuple[InstanceState[Any], Table, dict[str, Any]]] = []
-    for instance in sync.dirty:
-        state: InstanceState[Any] = inspect(instance)
-        planned = _plan(state)
+    writes: list[tuple[Table, dict[str, Any]]] = []
+    for instance in session.dirty:
+        planned = _plan(inspect(instance))
         if planned is None:
             return False
-        writes.append((state, *planned))
-    for _state, table, values in writes:
+        writes.append(planned)
+    for table, values in writes:
         if len(values) > 1:  # more than the row's key: something did change
-            connection = await session.connection()
-            result = await connection.execute(_statement(table), values)
+            result = session.connection().execute(_statement(table), values)
             if result.rowcount != 1:  # as the unit of work would: the row is gone
                 raise StaleDataError(f"UPDATE of {table.name} matched {result.rowcount} rows")
-    for state, *_ in writes:
-        # Written: the session must not write it again at commit. Leaving the session keeps
-        # every loaded value readable; only lazy loads are no longer possible.
-        sync.expunge(state.obj())
+    if writes:
+        # Written: the session must not write them again at commit. Nothing else is pending,
+        # so every object may leave the session (cheaper than one by one, which follows
+        # each relationship); loaded values stay readable, only lazy loads are impossible.
+        session.expunge_all()
     return True
 
 
@@ -61,25 +67,40 @@ def _plan(state: InstanceState[Any]) -> tuple[Table, dict[str, Any]] | None:
     """The UPDATE's table and parameters, or ``None`` when the row's changes are not plain
     column changes."""
     mapper = state.mapper
-    table = mapper.local_table
-    if not isinstance(table, Table) or len(mapper.primary_key) != 1 or len(mapper.tables) != 1:
+    if mapper not in _COLUMNS:
+        _COLUMNS[mapper] = _writable_columns(mapper)
+    columns = _COLUMNS[mapper]
+    identity = state.identity
+    if columns is None or identity is None:
         return None
     values: dict[str, Any] = {}
-    for key in state.committed_state:
-        prop = mapper.attrs.get(key)
-        if prop is None or key not in mapper.column_attrs:
-            return None  # a relationship or something else the unit of work must handle
-        columns = mapper.column_attrs[key].columns
-        column = columns[0]
-        if len(columns) != 1 or column.primary_key or column.table is not table:
+    current = state.dict
+    for key, original in state.committed_state.items():
+        column = columns.get(key)
+        if column is None:
+            return None  # a relationship, a key, or something else the unit of work handles
+        value = current.get(key, _NO_VALUE)
+        if value is _NO_VALUE:
             return None
-        if state.attrs[key].history.has_changes():  # not merely set to the value it had
-            values[column.key] = state.dict[key]
-    identity = state.identity
-    if identity is None:
-        return None
+        if original is _NO_VALUE or original != value:  # not merely set to what it was
+            values[column.key] = value
     values[_KEY] = identity[0]
-    return table, values
+    return mapper.local_table, values  # type: ignore[return-value]
+
+
+def _writable_columns(mapper: Mapper[Any]) -> dict[str, Column[Any]] | None:
+    """The mapper's plain, non-key columns by attribute key; ``None`` if it has no simple
+    one-table, one-column primary key."""
+    table = mapper.local_table
+    if not isinstance(table, Table) or len(mapper.tables) != 1 or len(mapper.primary_key) != 1:
+        return None
+    columns: dict[str, Column[Any]] = {}
+    for prop in mapper.column_attrs:
+        if len(prop.columns) == 1:
+            column = prop.columns[0]
+            if isinstance(column, Column) and column.table is table and not column.primary_key:
+                columns[prop.key] = column
+    return columns
 
 
 def _statement(table: Table) -> Update:

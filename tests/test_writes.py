@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import delete, inspect, select
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.app import App
@@ -120,3 +121,15 @@ async def test_nothing_changed_writes_nothing(app: App) -> None:
         assert not inspect(participant).detached  # nothing to write, nothing released
     participant, _ = await _stored(app, pid)
     assert participant.updated_at == LONG_AGO
+
+
+async def test_a_value_changed_in_place_and_flagged_is_written(app: App) -> None:
+    pid = await _person(app)
+    async with app.sessions() as session, session.begin():
+        state = await session.get(ConversationState, pid)
+        assert state is not None
+        state.data["answer"] = "in place"  # the same dict: only flag_modified tells the ORM
+        flag_modified(state, "data")
+        assert await write_column_changes(session) is True
+    _, state = await _stored(app, pid)
+    assert state.data == {"answer": "in place"}

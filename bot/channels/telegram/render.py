@@ -31,7 +31,8 @@ def split_markup(markup: str, limit: int = MAX_TEXT) -> list[str]:
     Splits fall between paragraphs or lines, so tags (which never span lines in Ponte's
     replies) stay balanced; a single line longer than the limit is cut as plain text.
     """
-    if visible_length(markup) <= limit:
+    # Tags and entities only shorten the text, so most replies need no parsing at all.
+    if len(markup) <= limit or visible_length(markup) <= limit:
         return [markup]
     chunks: list[str] = []
     current: list[str] = []

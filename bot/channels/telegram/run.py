@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import gc
 import logging
-import os
 import signal
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,23 +18,18 @@ from bot.channels.telegram.runtime import Runtime, webhook_config
 
 log = logging.getLogger(__name__)
 MAINTENANCE_SECONDS = 60
-GC_THRESHOLDS = (700, 10, 10)
 
 
 def settle_memory() -> None:
     """Keep what start-up built out of every later garbage collection.
 
     Start-up leaves about 270,000 objects (modules, catalogues, schemas) that live as long
-    as the process; each full collection used to walk them all, stalling every user's
-    replies for up to 200 ms. Frozen, they are never examined again, and the young
-    generation gets a larger threshold, so collections run less often while updates
-    flow. ``PONTE_GC_THRESHOLD`` (e.g. ``700,10,10``, Python's default) overrides it.
+    as the process; each full collection walked them all, stalling every user's replies
+    for up to 200 ms (measured with ``gc.callbacks`` under bench/telegram_throughput.py).
+    Frozen, they are never examined again: a full collection then takes a few ms.
     """
     gc.collect()
     gc.freeze()
-    override = os.environ.get("PONTE_GC_THRESHOLD")
-    thresholds = tuple(int(x) for x in override.split(",")) if override else GC_THRESHOLDS
-    gc.set_threshold(*thresholds)
 
 
 def build_runtime(app: App) -> Runtime:
