@@ -47,7 +47,7 @@ from aiogram.types import (
 from pydantic import BaseModel, ConfigDict
 
 from bot.channels.telegram.aiogram_webhook import WebhookReceiver
-from bot.channels.telegram.bridge import ALLOWED_UPDATES, TelegramBridge
+from bot.channels.telegram.bridge import ALLOWED_UPDATES, CONCURRENT_UPDATES, TelegramBridge
 from bot.channels.telegram.runtime import WebhookConfig
 from bot.channels.telegram.transport import (
     Blocked,
@@ -62,7 +62,6 @@ from handlers.router import Core
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 DRAIN_SECONDS = 10.0  # for the updates in hand at a stop
-CONCURRENT_UPDATES = 64
 
 
 async def _translated(call: Callable[[], Awaitable[T]]) -> T:

@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 # Telegram's language codes (ISO 639-1) for the locales Ponte speaks.
 TELEGRAM_LANGUAGE = {"it": "it", "en": "en", "zh_Hans": "zh"}
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+# Updates a runtime handles at once (a user's own are still ordered by the bridge). More
+# buy nothing — SQLite writes one at a time, PostgreSQL's pool holds 30 — and a burst held
+# in memory whole only made garbage collections longer; Telegram keeps the rest until asked.
+CONCURRENT_UPDATES = 64
 
 
 class TelegramBridge:

@@ -31,7 +31,7 @@ from telegram.ext import (
     TypeHandler,
 )
 
-from bot.channels.telegram.bridge import ALLOWED_UPDATES, TelegramBridge
+from bot.channels.telegram.bridge import ALLOWED_UPDATES, CONCURRENT_UPDATES, TelegramBridge
 from bot.channels.telegram.ptb_request import AiohttpRequest
 from bot.channels.telegram.runtime import WebhookConfig
 from bot.channels.telegram.transport import Blocked, NotModified, Rejected, RetryLater, Transient
@@ -39,8 +39,6 @@ from handlers.router import Core
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-# Updates handled at once; a user's own updates are still ordered by the bridge.
-CONCURRENT_UPDATES = 256
 CONNECTION_POOL_SIZE = 100  # as aiogram's AiohttpSession
 POOL_TIMEOUT = 30.0
 HTML_OPTIONS = {"parse_mode": "HTML", "link_preview_options": {"is_disabled": True}}
