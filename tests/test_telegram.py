@@ -49,6 +49,17 @@ def no_bad_requests(world: World) -> None:
     assert not failures, failures
 
 
+def all_texts_sent_as_html_without_previews(world: World) -> None:
+    calls = world.api.calls_to("sendMessage") + world.api.calls_to("editMessageText")
+    assert calls
+    for call in calls:
+        options = call.params.get("link_preview_options")
+        if isinstance(options, str):
+            options = json.loads(options)
+        assert call.params.get("parse_mode") == "HTML", call.params
+        assert options == {"is_disabled": True}, call.params
+
+
 @pytest.mark.parametrize("locale", ["it", "en", "zh_Hans"])
 async def test_registration_in_each_language(world: World, locale: str) -> None:
     person = PEOPLE[locale]
@@ -62,6 +73,7 @@ async def test_registration_in_each_language(world: World, locale: str) -> None:
     assert person.organisation in (card.text or "")  # shown exactly, e.g. <b>Acme & Co</b>
     assert not user.keyboard, "the contact keyboard is removed after the phone step"
     no_bad_requests(world)
+    all_texts_sent_as_html_without_previews(world)
     unanswered = [q for q in world.api.callback_queries.values() if not q.answered]
     assert not unanswered
 
