@@ -87,7 +87,6 @@ async def start(app: App) -> Serving:
     log.info("Ponte is serving Telegram with %s by %s", app.settings.bot_framework, mode)
     stop_sending = asyncio.Event()
     sender = asyncio.create_task(OutboundSender(app.core, runtime.bridge).run(stop_sending))
-    settle_memory()
     return Serving(runtime, start_scheduler(app), sender, stop_sending)
 
 
@@ -100,6 +99,7 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
     serving = await start(app)
+    settle_memory()  # once per process, with everything start-up builds in place
     try:
         await stop.wait()
     finally:
