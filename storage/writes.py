@@ -16,7 +16,9 @@ from typing import Any
 from sqlalchemy import Column, Table, bindparam, inspect, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstanceState, LoaderCallableStatus, Mapper, Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.dml import Update
 
 _KEY = "_pk"  # the bound parameter naming the row; never a column name
@@ -44,21 +46,26 @@ async def write_column_changes(session: AsyncSession) -> bool:
 def _write(session: Session) -> bool:
     if session.new or session.deleted:
         return False
-    writes: list[tuple[Table, dict[str, Any]]] = []
+    writes: list[tuple[InstanceState[Any], Table, dict[str, Any]]] = []
     for instance in session.dirty:
-        planned = _plan(inspect(instance))
+        state: InstanceState[Any] = inspect(instance)
+        planned = _plan(state)
         if planned is None:
             return False
-        writes.append(planned)
-    for table, values in writes:
+        writes.append((state, *planned))
+    for state, table, values in writes:
         if len(values) > 1:  # more than the row's key: something did change
             result = session.connection().execute(_statement(table), values)
             if result.rowcount != 1:  # as the unit of work would: the row is gone
                 raise StaleDataError(f"UPDATE of {table.name} matched {result.rowcount} rows")
+        # Recorded as stored, so the object carries no pending change out of the session.
+        instance = state.obj()
+        for key in list(state.committed_state):
+            set_committed_value(instance, key, state.dict[key])
     if writes:
-        # Written: the session must not write them again at commit. Nothing else is pending,
-        # so every object may leave the session (cheaper than one by one, which follows
-        # each relationship); loaded values stay readable, only lazy loads are impossible.
+        # Nothing else is pending, so every object may leave the session (cheaper than one
+        # by one, which follows each relationship); loaded values stay readable, only lazy
+        # loads are impossible.
         session.expunge_all()
     return True
 
@@ -80,9 +87,14 @@ def _plan(state: InstanceState[Any]) -> tuple[Table, dict[str, Any]] | None:
         if column is None:
             return None  # a relationship, a key, or something else the unit of work handles
         value = current.get(key, _NO_VALUE)
-        if value is _NO_VALUE:
-            return None
-        if original is _NO_VALUE or original != value:  # not merely set to what it was
+        if (
+            value is _NO_VALUE
+            or isinstance(value, ClauseElement)
+            or hasattr(value, "__clause_element__")
+        ):
+            return None  # unloaded, or a SQL expression for the unit of work to render
+        # Compared as the unit of work compares: by the column type's rule.
+        if original is _NO_VALUE or not column.type.compare_values(value, original):
             values[column.key] = value
     values[_KEY] = identity[0]
     return mapper.local_table, values  # type: ignore[return-value]
@@ -90,9 +102,14 @@ def _plan(state: InstanceState[Any]) -> tuple[Table, dict[str, Any]] | None:
 
 def _writable_columns(mapper: Mapper[Any]) -> dict[str, Column[Any]] | None:
     """The mapper's plain, non-key columns by attribute key; ``None`` if it has no simple
-    one-table, one-column primary key."""
+    one-table, one-column primary key, or needs what only a flush does (a version counter,
+    values the server sets on update, ``eager_defaults=True``)."""
     table = mapper.local_table
     if not isinstance(table, Table) or len(mapper.tables) != 1 or len(mapper.primary_key) != 1:
+        return None
+    if mapper.version_id_col is not None or mapper.eager_defaults is True:
+        return None
+    if any(column.server_onupdate is not None for column in table.columns):
         return None
     columns: dict[str, Column[Any]] = {}
     for prop in mapper.column_attrs:

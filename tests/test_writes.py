@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import delete, inspect, select
+from sqlalchemy import delete, func, inspect, select
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -133,3 +133,34 @@ async def test_a_value_changed_in_place_and_flagged_is_written(app: App) -> None
         assert await write_column_changes(session) is True
     _, state = await _stored(app, pid)
     assert state.data == {"answer": "in place"}
+
+
+async def test_a_sql_expression_is_left_to_the_flush(app: App) -> None:
+    pid = await _person(app)
+    async with app.sessions() as session, session.begin():
+        participant = await session.get(Participant, pid)
+        assert participant is not None
+        participant.name = "abc"
+        await session.flush()
+        participant.name = func.upper(Participant.name)  # type: ignore[assignment]
+        assert await write_column_changes(session) is False
+    participant, _ = await _stored(app, pid)
+    assert participant.name == "ABC"
+
+
+async def test_a_written_object_carries_no_pending_change_out_of_the_session(app: App) -> None:
+    pid = await _person(app)
+    async with app.sessions() as session, session.begin():
+        participant = await session.get(Participant, pid)
+        assert participant is not None
+        participant.city = "Roma"
+        assert await write_column_changes(session) is True
+    async with app.sessions() as session, session.begin():
+        stored = await session.get(Participant, pid)
+        assert stored is not None
+        stored.city = "Milano"  # changed since by someone else
+    async with app.sessions() as session, session.begin():
+        session.add(participant)  # the old object back: nothing of it is pending any more
+        assert not session.is_modified(participant)
+    stored, _ = await _stored(app, pid)
+    assert stored.city == "Milano"
