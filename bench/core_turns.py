@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.telegram_throughput import SET_UP, script
+from bench.telegram_workload import SET_UP, script
 from bot.app import build_app
 from bot.config import Settings
 from handlers.events import CommandMessage, IncomingEvent, Sender, TextMessage

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import delete, func, inspect, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -26,6 +27,12 @@ async def _person(app: App, external_id: str = "w1") -> int:
         state.updated_at = LONG_AGO
         await session.flush()
         return participant.id
+
+
+async def _loaded(session: AsyncSession, participant_id: int) -> Participant:
+    participant = await session.get(Participant, participant_id)
+    assert participant is not None
+    return participant
 
 
 async def _stored(app: App, participant_id: int) -> tuple[Participant, ConversationState]:
@@ -63,8 +70,7 @@ async def test_changed_columns_are_written_once_and_nothing_is_left_to_flush(app
 async def test_a_new_row_leaves_everything_to_the_flush(app: App) -> None:
     pid = await _person(app)
     async with app.sessions() as session, session.begin():
-        participant = await session.get(Participant, pid)
-        assert participant is not None
+        participant = await _loaded(session, pid)
         participant.city = "Milano"
         session.add(
             ConsentRecord(participant_id=pid, purpose="privacy", notice_version="1", locale="en")
@@ -98,8 +104,7 @@ async def test_a_relationship_change_leaves_everything_to_the_flush(app: App) ->
 async def test_a_row_deleted_meanwhile_fails_as_a_flush_would(app: App) -> None:
     pid = await _person(app)
     async with app.sessions() as session, session.begin():
-        participant = await session.get(Participant, pid)
-        assert participant is not None
+        participant = await _loaded(session, pid)
         # As another writer would: a plain DELETE the session knows nothing about
         # (the conversation state goes with it, ON DELETE CASCADE).
         table = Participant.__table__
@@ -115,8 +120,7 @@ async def test_a_row_deleted_meanwhile_fails_as_a_flush_would(app: App) -> None:
 async def test_nothing_changed_writes_nothing(app: App) -> None:
     pid = await _person(app)
     async with app.sessions() as session, session.begin():
-        participant = await session.get(Participant, pid)
-        assert participant is not None
+        participant = await _loaded(session, pid)
         assert await write_column_changes(session) is True
         assert not inspect(participant).detached  # nothing to write, nothing released
     participant, _ = await _stored(app, pid)
@@ -138,8 +142,7 @@ async def test_a_value_changed_in_place_and_flagged_is_written(app: App) -> None
 async def test_a_sql_expression_is_left_to_the_flush(app: App) -> None:
     pid = await _person(app)
     async with app.sessions() as session, session.begin():
-        participant = await session.get(Participant, pid)
-        assert participant is not None
+        participant = await _loaded(session, pid)
         participant.name = "abc"
         await session.flush()
         participant.name = func.upper(Participant.name)  # type: ignore[assignment]
@@ -151,8 +154,7 @@ async def test_a_sql_expression_is_left_to_the_flush(app: App) -> None:
 async def test_a_written_object_carries_no_pending_change_out_of_the_session(app: App) -> None:
     pid = await _person(app)
     async with app.sessions() as session, session.begin():
-        participant = await session.get(Participant, pid)
-        assert participant is not None
+        participant = await _loaded(session, pid)
         participant.city = "Roma"
         assert await write_column_changes(session) is True
     async with app.sessions() as session, session.begin():
