@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -39,6 +39,7 @@ from handlers.router import Core
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+TimePeriod = int | timedelta  # as PTB's get_updates takes it
 CONNECTION_POOL_SIZE = 100  # as aiogram's AiohttpSession
 POOL_TIMEOUT = 30.0
 HTML_OPTIONS = {"parse_mode": "HTML", "link_preview_options": {"is_disabled": True}}
@@ -64,14 +65,62 @@ async def _translated(call: Callable[[], Awaitable[T]]) -> T:
         raise Rejected(exc.message) from exc
 
 
+class RawUpdate(Update):
+    """An update as Telegram sent it: its ``update_id`` for PTB, its JSON for Ponte.
+
+    PTB's updater and application need only the id and the type; the bridge reads JSON.
+    Parsing each update into PTB objects (``Update.de_json``) only for the bridge to turn
+    them back into JSON (``to_dict``) was the largest cost PTB added per update.
+    """
+
+    __slots__ = ("raw",)
+    raw: dict[str, Any]
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        super().__init__(update_id=int(raw["update_id"]))
+        object.__setattr__(self, "raw", raw)  # PTB objects are frozen after __init__
+
+
+def update_json(update: Update) -> dict[str, Any]:
+    """The Bot API JSON of ``update``: as received when polled, rebuilt otherwise (webhook)."""
+    return update.raw if isinstance(update, RawUpdate) else update.to_dict()
+
+
 class PonteBot(ExtBot[None]):
-    """PTB's bot with one addition: a Bot API call in JSON terms, answered in JSON.
+    """PTB's bot with two changes that keep Ponte's traffic in JSON.
 
     Ponte's replies are Bot API JSON already, and it reads only the id of what it sent.
     Through ``send_message`` each keyboard became PTB objects and back to JSON, and each
     answer was parsed into a whole ``Message``: a fifth of Ponte's CPU per update.
     (``do_api_request`` does the same but warns when the method has a PTB counterpart.)
+    Polled updates likewise reach the bridge as received (:class:`RawUpdate`).
     """
+
+    async def get_updates(
+        self,
+        offset: int | None = None,
+        limit: int | None = None,
+        timeout: TimePeriod | None = None,  # noqa: ASYNC109 - PTB's signature
+        allowed_updates: Sequence[str] | None = None,
+        **options: Any,
+    ) -> tuple[Update, ...]:
+        """PTB's ``get_updates`` as PTB's updater calls it, returning :class:`RawUpdate`.
+
+        Called with any other option (explicit time-outs, ``api_kwargs``), it is PTB's own.
+        """
+        if options:
+            return await super().get_updates(offset, limit, timeout, allowed_updates, **options)
+        seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout or 0
+        # As PTB: the polling request's read time-out, plus the time Telegram may hold it.
+        read_timeout = (self._request[0].read_timeout or 0) + seconds
+        data = {
+            "timeout": timeout,
+            "offset": offset,
+            "limit": limit,
+            "allowed_updates": allowed_updates,
+        }
+        result = await self._post("getUpdates", data, read_timeout=read_timeout)
+        return tuple(RawUpdate(raw) for raw in result)
 
     async def call_json(self, method: str, parameters: dict[str, Any]) -> Any:
         """Call ``method`` (camelCase) with JSON ``parameters``; Telegram's ``result``.
@@ -138,8 +187,13 @@ class PTBTransport:
         )
 
 
-def build_application(token: str, api_base: str) -> Application[Any, Any, Any, Any, Any, Any]:
+def build_application(
+    token: str, api_base: str, bot_type: type[ExtBot[None]] = PonteBot
+) -> Application[Any, Any, Any, Any, Any, Any]:
     """A PTB application for ``api_base``; updates are handled concurrently.
+
+    ``bot_type`` is :class:`PonteBot` for Ponte; the benchmark's echo bot passes PTB's own
+    ``ExtBot`` (updates as PTB objects, same settings otherwise).
 
     Calls go through aiohttp (:class:`AiohttpRequest`), not PTB's httpx: a tenth of the CPU
     per call (docs/benchmarks.md). Calls beyond the pool wait up to 30 s for a free
@@ -149,7 +203,7 @@ def build_application(token: str, api_base: str) -> Application[Any, Any, Any, A
     defaults = Defaults(
         parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
     )
-    bot = PonteBot(
+    bot = bot_type(
         token,
         base_url=f"{api_base}/bot",
         base_file_url=f"{api_base}/file/bot",
@@ -172,7 +226,7 @@ class PTBRuntime:
         self.webhook = webhook
 
         async def to_bridge(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-            await self.bridge.process(update.to_dict())
+            await self.bridge.process(update_json(update))
 
         self.application.add_handler(TypeHandler(Update, to_bridge))
 
