@@ -55,7 +55,7 @@ from handlers.validation import Problem
 from storage.db import is_transient_conflict, transaction_gate
 from storage.models import utcnow
 from storage.repositories import ParticipantRepository, TaxonomyRepository
-from storage.writes import write_column_changes
+from storage.writes import turn_transaction
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ class Core:
 
     async def _transaction(self, event: IncomingEvent) -> Response:
         """The event's one transaction: all of it is stored, or none of it."""
-        async with self._gate, self.sessions() as session, session.begin():
+        async with self._gate, turn_transaction(self.sessions) as session:
             if isinstance(event, ReachabilityChanged):
                 await ParticipantRepository(session).set_reachable(
                     event.sender.channel, event.sender.user_id, event.reachable
@@ -135,7 +135,6 @@ class Core:
             if not turn.erased:
                 turn.response.locale = turn.participant.locale
                 turn.response.language_changed = turn.participant.locale != locale
-            await write_column_changes(session)  # cheaper than the commit's flush
         if turn.outbox_written:
             self.outbox_ready.set()  # committed: senders may deliver it now
         if turn.profiles_changed or turn.erased:

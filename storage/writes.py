@@ -11,10 +11,12 @@ anything else — a new or deleted row, a changed relationship or key — to the
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import Column, Table, bindparam, inspect, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstanceState, LoaderCallableStatus, Mapper, Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -41,6 +43,35 @@ async def write_column_changes(session: AsyncSession) -> bool:
     cannot load anything more.
     """
     return await session.run_sync(_write)
+
+
+@asynccontextmanager
+async def turn_transaction(
+    sessions: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """A new session holding one transaction: committed when the block ends (changes
+    written as :func:`write_column_changes` does), rolled back if it raises; closed either way.
+
+    As ``async with sessions() as session, session.begin():``, but writing, committing and
+    closing take one switch into SQLAlchemy's greenlet instead of three, and beginning none
+    (the first statement begins the transaction). Each switch costs about 0.03 ms of CPU,
+    paid on every update (docs/benchmarks.md).
+    """
+    session = sessions()
+    try:
+        yield session
+    except BaseException:
+        await session.close()  # rolls back
+        raise
+    await session.run_sync(_write_commit_close)
+
+
+def _write_commit_close(session: Session) -> None:
+    try:
+        _write(session)
+        session.commit()
+    finally:
+        session.close()
 
 
 def _write(session: Session) -> bool:

@@ -13,7 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from bot.app import App
 from storage.models import ConsentRecord, ConversationState, Participant
 from storage.repositories import ParticipantRepository
-from storage.writes import write_column_changes
+from storage.writes import turn_transaction, write_column_changes
 
 LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
 
@@ -166,3 +166,63 @@ async def test_a_written_object_carries_no_pending_change_out_of_the_session(app
         assert not session.is_modified(participant)
     stored, _ = await _stored(app, pid)
     assert stored.city == "Milano"
+
+
+# --- turn_transaction: one transaction per turn, committed or rolled back, always closed ---
+
+
+class Boom(Exception):
+    pass
+
+
+def _closed(session: AsyncSession) -> bool:
+    return not session.in_transaction() and len(session.identity_map) == 0
+
+
+async def test_a_turn_transaction_commits_direct_writes_and_new_rows_and_closes(app: App) -> None:
+    pid = await _person(app)
+    async with turn_transaction(app.sessions) as session:
+        participant = await _loaded(session, pid)
+        participant.city = "Torino"
+    assert _closed(session)
+    async with turn_transaction(app.sessions) as session:
+        participant = await _loaded(session, pid)
+        participant.city = "Napoli"  # with a new row: written by the flush
+        session.add(
+            ConsentRecord(participant_id=pid, purpose="privacy", notice_version="1", locale="en")
+        )
+    assert _closed(session)
+    participant, _ = await _stored(app, pid)
+    assert participant.city == "Napoli"
+    async with app.sessions() as check:
+        consents = await check.scalar(select(func.count()).select_from(ConsentRecord))
+    assert consents == 1
+
+
+async def test_a_turn_that_raises_stores_nothing_and_closes(app: App) -> None:
+    pid = await _person(app)
+    with pytest.raises(Boom):
+        async with turn_transaction(app.sessions) as session:
+            participant = await _loaded(session, pid)
+            participant.city = "Bari"
+            await session.flush()  # already sent to the database: must be rolled back
+            raise Boom
+    assert _closed(session)
+    participant, _ = await _stored(app, pid)
+    assert participant.city is None
+
+
+async def test_a_turn_whose_write_fails_stores_nothing_and_closes(app: App) -> None:
+    pid = await _person(app)
+    with pytest.raises(StaleDataError):
+        async with turn_transaction(app.sessions) as session:
+            participant = await _loaded(session, pid)
+            state = await session.get(ConversationState, pid)
+            assert state is not None
+            table = ConversationState.__table__  # behind the session's back, as above
+            await session.execute(delete(table).where(table.c.participant_id == pid))
+            participant.city = "Roma"
+            state.step = "city"  # its row is gone: this UPDATE fails
+    assert _closed(session)
+    participant, _ = await _stored(app, pid)  # the state's deletion was rolled back too
+    assert participant.city is None
