@@ -21,6 +21,9 @@ from tests.fake_bot_api import FakeBotApi
 
 ROOT = Path(__file__).resolve().parent.parent
 ECHO_MODULES = {"aiogram": "bench.echo_aiogram", "ptb": "bench.echo_ptb"}
+# The "bare" echo bot: the framework's own HTTP client and pool, as a PTB bot is built by
+# default (concurrent updates on, as Ponte). aiogram's echo bot already is aiogram's own.
+BARE_ECHO_ARGS = {"ptb": ("--request=httpx", "--pool-size=256")}
 STARTUP_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -76,6 +79,8 @@ async def start_bot(
     }
     if kind == "ponte":
         command = [sys.executable, "-m", "bot", "run"]
+    elif kind == "bare":
+        command = [sys.executable, "-m", ECHO_MODULES[framework], *BARE_ECHO_ARGS[framework]]
     else:
         command = [sys.executable, "-m", ECHO_MODULES[framework], *echo_args]
     log = workdir / "bot.log"

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FRAMEWORKS = ("aiogram", "ptb")
 THROUGHPUT_TARGET = 0.5  # Ponte's updates/s at least half the echo bot's
 P99_TARGET = 2.0  # Ponte's p99 at the offered rate at most twice the echo bot's
+BASELINES = {"echo": "echo", "bare": "bare echo"}  # bot kind → how the ratio line names it
 
 
 @dataclass
@@ -80,17 +81,19 @@ def report(results: Sequence[Result], title: str) -> None:
         )
     by_key = {(r.framework, r.kind): r for r in results}
     for framework in FRAMEWORKS:
-        echo, ponte = by_key.get((framework, "echo")), by_key.get((framework, "ponte"))
-        if echo is None or ponte is None:
-            continue
-        throughput = ponte.throughput / echo.throughput
-        p99 = ponte.p99 / echo.p99
-        print(
-            f"{framework}: Ponte/echo throughput {throughput:.2f} "
-            f"(target ≥ {THROUGHPUT_TARGET:.2f}: {verdict(throughput >= THROUGHPUT_TARGET)}); "
-            f"p99 at {ponte.offered_rate:.0f}/s {p99:.2f}× "
-            f"(target ≤ {P99_TARGET:.0f}×: {verdict(p99 <= P99_TARGET)})"
-        )
+        ponte = by_key.get((framework, "ponte"))
+        for kind, name in BASELINES.items():
+            baseline = by_key.get((framework, kind))
+            if ponte is None or baseline is None:
+                continue
+            throughput = ponte.throughput / baseline.throughput
+            p99 = ponte.p99 / baseline.p99
+            print(
+                f"{framework}: Ponte/{name} throughput {throughput:.2f} "
+                f"(target ≥ {THROUGHPUT_TARGET:.2f}: {verdict(throughput >= THROUGHPUT_TARGET)}); "
+                f"p99 at {ponte.offered_rate:.0f}/s {p99:.2f}× "
+                f"(target ≤ {P99_TARGET:.0f}×: {verdict(p99 <= P99_TARGET)})"
+            )
 
 
 def median_results(results: Sequence[Result]) -> list[Result]:

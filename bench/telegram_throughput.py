@@ -6,7 +6,11 @@ the bot under test runs in another process and long-polls the fake server over 1
 
 * ``ponte``: ``python -m bot run`` on a fresh SQLite file, with ``BOT_FRAMEWORK`` set;
 * ``echo``: ``bench/echo_aiogram.py`` or ``bench/echo_ptb.py``, built with Ponte's own
-  ``build_bot``/``build_application`` and polling parameters, answering each text with itself.
+  ``build_bot``/``build_application`` and polling parameters, answering each text with itself;
+* ``bare`` (python-telegram-bot only): the same echo bot on PTB's own HTTP client and pool
+  (httpx, 256 connections) — a PTB bot as built by default, concurrent updates on. Ponte
+  runs PTB on aiohttp instead (``bot/channels/telegram/ptb_request.py``), so the ``echo`` bot
+  is the stricter baseline and ``bare`` the one a PTB user would write.
 
 Both get the same updates. The workload is registration, Ponte's main job: every simulated
 user has sent ``/start`` and chosen English (set-up, not measured) and then answers the
@@ -45,6 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.bot_process import (
+    BARE_ECHO_ARGS,
     STARTUP_TIMEOUT,
     BotDied,
     BotProcess,
@@ -57,7 +62,7 @@ from bench.telegram_report import FRAMEWORKS, Result, machine, median_results, r
 from bench.telegram_workload import SET_UP, BenchBotApi, Step, Ticket, Tracker, script
 from tests.fake_bot_api import FakeBotApi, SimulatedUser
 
-KINDS = ("echo", "ponte")
+KINDS = ("echo", "bare", "ponte")
 MIN_RATE = 20.0  # a burst phase fails when the bot answers fewer updates per second than this
 
 
@@ -169,7 +174,7 @@ async def offered_rate(
 
 async def run_one(framework: str, kind: str, args: argparse.Namespace, round_number: int) -> Result:
     """Start one bot, run every phase against it, stop it."""
-    tracker = Tracker(echo=kind == "echo")
+    tracker = Tracker(echo=kind != "ponte")
     result = Result(framework, kind)
     async with BenchBotApi(tracker) as api:
         with tempfile.TemporaryDirectory(prefix="ponte-bench-") as tmp:
@@ -228,7 +233,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         description="Throughput and reply latency of Ponte beside a bare echo bot, per framework.",
     )
     parser.add_argument("--framework", choices=[*FRAMEWORKS, "both"], default="both")
-    parser.add_argument("--bots", default="echo,ponte", help="echo, ponte or echo,ponte")
+    parser.add_argument(
+        "--bots", default=",".join(KINDS), help="comma-separated, of: " + ", ".join(KINDS)
+    )
     parser.add_argument("--updates", type=int, default=2000, help="updates in the burst")
     parser.add_argument(
         "--latencies",
@@ -251,7 +258,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args.frameworks = FRAMEWORKS if args.framework == "both" else (args.framework,)
     args.kinds = [k for k in KINDS if k in args.bots.split(",")]
     if not args.kinds:
-        parser.error("--bots: choose echo, ponte or both")
+        parser.error("--bots: choose from " + ", ".join(KINDS))
     if args.updates < 1 or args.users < 1 or args.rate <= 0 or args.duration <= 0:
         parser.error("--updates, --users, --rate and --duration must be positive")
     return args
@@ -272,6 +279,8 @@ async def main(argv: Sequence[str] | None = None) -> int:
         results: list[Result] = []
         for framework in args.frameworks:
             for kind in args.kinds:
+                if kind == "bare" and framework not in BARE_ECHO_ARGS:
+                    continue  # its echo bot already uses the framework's own client
                 print(f"round {round_number}: {framework} {kind} …", flush=True)
                 try:
                     results.append(await run_one(framework, kind, args, round_number))
