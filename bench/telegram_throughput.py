@@ -172,55 +172,118 @@ async def offered_rate(
     return tickets, (total - 1) / elapsed if elapsed > 0 else math.nan
 
 
-async def run_one(framework: str, kind: str, args: argparse.Namespace, round_number: int) -> Result:
-    """Start one bot, run every phase against it, stop it."""
+@dataclass
+class Subject:
+    """One bot under test, with its own fake server, tracker, users and figures."""
+
+    kind: str
+    tracker: Tracker
+    api: FakeBotApi
+    bot: BotProcess
+    populations: tuple[Population, Population, Population]  # warm-up, burst, offered rate
+    result: Result
+    burst_seconds: float = 0.0
+    burst_cpu: float = 0.0
+    burst_messages: int = 0
+    harness_cpu: float = 0.0  # this process's CPU during the subject's bursts
+    rate_cpu: float = 0.0
+    rate_tickets: list[Ticket] = field(default_factory=list)
+    rates: list[float] = field(default_factory=list)
+
+
+async def start_subject(
+    stack: contextlib.AsyncExitStack, framework: str, kind: str, args: argparse.Namespace
+) -> Subject:
+    """Start one bot on a fake server of its own, set its users up and warm it up."""
     tracker = Tracker(echo=kind != "ponte")
-    result = Result(framework, kind)
-    async with BenchBotApi(tracker) as api:
-        with tempfile.TemporaryDirectory(prefix="ponte-bench-") as tmp:
-            bot = await start_bot(framework, kind, api, Path(tmp), args.echo_arg)
-            try:
-                await wait_for(tracker.polling, bot, STARTUP_TIMEOUT, "the bot to start polling")
-                warm = make_users(api, max(1, args.users // 2), 0)
-                burst_users = make_users(api, args.users, 10_000)
-                rate_users = make_users(api, args.users, 20_000)
-                await set_up(tracker, bot, [warm, burst_users, rate_users])
-                await burst(tracker, bot, warm, args.warmup, "the warm-up")
-                await asyncio.sleep(0.5)
+    api = await stack.enter_async_context(BenchBotApi(tracker))
+    workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ponte-bench-")))
+    bot = await start_bot(framework, kind, api, workdir, args.echo_arg)
+    stack.push_async_callback(stop_bot, bot)
+    await wait_for(tracker.polling, bot, STARTUP_TIMEOUT, "the bot to start polling")
+    populations = (
+        make_users(api, max(1, args.users // 2), 0),
+        make_users(api, args.users, 10_000),
+        make_users(api, args.users, 20_000),
+    )
+    await set_up(tracker, bot, populations)
+    await burst(tracker, bot, populations[0], args.warmup, "the warm-up")
+    return Subject(kind, tracker, api, bot, populations, Result(framework, kind))
 
-                if args.profile is not None:
-                    args.profile.mkdir(parents=True, exist_ok=True)
-                    name = f"{framework}-{kind}-{round_number}.txt"
-                    await start_profiler(bot, args.profile / name)
-                messages = tracker.messages
-                cpu, harness_cpu = bot.cpu_seconds(), time.process_time()
-                with harness_gc_paused():
-                    seconds = await burst(tracker, bot, burst_users, args.updates, "the burst")
-                result.throughput = args.updates / seconds
-                result.burst_cpu_ms = (bot.cpu_seconds() - cpu) * 1000 / args.updates
-                result.harness_cpu_share = (time.process_time() - harness_cpu) / seconds
-                result.messages_per_update = (tracker.messages - messages) / args.updates
-                await asyncio.sleep(0.5)
 
-                cpu = bot.cpu_seconds()
+def slices(total: float, count: int) -> list[float]:
+    """``total`` in ``count`` nearly equal parts."""
+    return [total / count] * count
+
+
+async def run_framework(
+    framework: str, kinds: Sequence[str], args: argparse.Namespace, round_number: int
+) -> list[Result]:
+    """Every bot of one framework, measured in turns so that they share the machine's moods.
+
+    All bots run at once, each on its own fake server; only one is sent updates at a time.
+    Each phase is cut into ``--slices`` parts and the bots take turns part by part (the order
+    rotating), so a minute of a busy host weighs on every bot alike and the ratios hold.
+    """
+    async with contextlib.AsyncExitStack() as stack:
+        subjects = [await start_subject(stack, framework, kind, args) for kind in kinds]
+        if args.profile is not None:
+            args.profile.mkdir(parents=True, exist_ok=True)
+            for subject in subjects:
+                name = f"{framework}-{subject.kind}-{round_number}.txt"
+                await start_profiler(subject.bot, args.profile / name)
+        turns = args.slices
+        for index, count in enumerate(slices(args.updates, turns)):
+            for subject in subjects[index % len(subjects) :] + subjects[: index % len(subjects)]:
+                await asyncio.sleep(0.3)
+                messages, cpu = subject.tracker.messages, subject.bot.cpu_seconds()
+                harness_cpu = time.process_time()
                 with harness_gc_paused():
-                    tickets, result.offered_rate = await offered_rate(
-                        tracker, bot, rate_users, args.rate, args.duration
+                    seconds = await burst(
+                        subject.tracker, subject.bot, subject.populations[1], round(count),
+                        "the burst",
+                    )  # fmt: skip
+                subject.burst_seconds += seconds
+                subject.burst_cpu += subject.bot.cpu_seconds() - cpu
+                subject.burst_messages += subject.tracker.messages - messages
+                subject.harness_cpu += time.process_time() - harness_cpu
+        for index, duration in enumerate(slices(args.duration, turns)):
+            for subject in subjects[index % len(subjects) :] + subjects[: index % len(subjects)]:
+                await asyncio.sleep(0.3)
+                cpu = subject.bot.cpu_seconds()
+                with harness_gc_paused():
+                    tickets, rate = await offered_rate(
+                        subject.tracker, subject.bot, subject.populations[2], args.rate, duration
                     )
-                result.rate_cpu_ms = (bot.cpu_seconds() - cpu) * 1000 / len(tickets)
-                result.set_latencies([((t.first or math.inf) - t.sent) * 1000 for t in tickets])
-                if args.latencies is not None:
-                    name = f"{framework}-{kind}-{round_number}.txt"
-                    write_latencies(args.latencies / name, tickets)
-                await asyncio.sleep(0.3)  # anything extra the bot still sends is counted
-            finally:
-                await stop_bot(bot)
-            result.wrong, result.unexpected = tracker.wrong, tracker.unexpected
-            result.apologies, result.failed_calls = tracker.apologies, tracker.failed_calls
-            result.log_problems = bot.log_problems()
-            if result.log_problems:
-                print(f"  the bot logged {result.log_problems} warning(s) or error(s):")
-                print("  " + bot.log_tail(10).replace("\n", "\n  "))
+                subject.rate_cpu += subject.bot.cpu_seconds() - cpu
+                subject.rate_tickets += tickets
+                subject.rates.append(rate)
+        await asyncio.sleep(0.3)  # anything extra a bot still sends is counted
+        results = [finish(subject, args, round_number) for subject in subjects]
+    for subject in subjects:  # stopped now: their logs are complete
+        subject.result.log_problems = subject.bot.log_problems()
+        if subject.result.log_problems:
+            print(f"  {framework} {subject.kind} logged {subject.result.log_problems} problem(s):")
+            print("  " + subject.bot.log_tail(10).replace("\n", "\n  "))
+    return results
+
+
+def finish(subject: Subject, args: argparse.Namespace, round_number: int) -> Result:
+    """The subject's figures, from what its phases accumulated."""
+    result, tracker, updates = subject.result, subject.tracker, args.updates
+    result.throughput = updates / subject.burst_seconds
+    result.burst_cpu_ms = subject.burst_cpu * 1000 / updates
+    result.messages_per_update = subject.burst_messages / updates
+    result.harness_cpu_share = subject.harness_cpu / subject.burst_seconds
+    tickets = subject.rate_tickets
+    result.rate_cpu_ms = subject.rate_cpu * 1000 / len(tickets)
+    result.offered_rate = sum(subject.rates) / len(subject.rates)
+    result.set_latencies([((t.first or math.inf) - t.sent) * 1000 for t in tickets])
+    if args.latencies is not None:
+        name = f"{result.framework}-{subject.kind}-{round_number}.txt"
+        write_latencies(args.latencies / name, tickets)
+    result.wrong, result.unexpected = tracker.wrong, tracker.unexpected
+    result.apologies, result.failed_calls = tracker.apologies, tracker.failed_calls
     return result
 
 
@@ -248,6 +311,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=600, help="updates in the warm-up")
     parser.add_argument("--rounds", type=int, default=1, help="repeat everything N times")
     parser.add_argument(
+        "--slices", type=int, default=4, help="parts of each phase, the bots taking turns"
+    )
+    parser.add_argument(
         "--echo-arg", action="append", default=[], help="extra argument for the echo bot"
     )
     parser.add_argument(
@@ -259,8 +325,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args.kinds = [k for k in KINDS if k in args.bots.split(",")]
     if not args.kinds:
         parser.error("--bots: choose from " + ", ".join(KINDS))
-    if args.updates < 1 or args.users < 1 or args.rate <= 0 or args.duration <= 0:
-        parser.error("--updates, --users, --rate and --duration must be positive")
+    if min(args.updates, args.users, args.rate, args.duration, args.slices) <= 0:
+        parser.error("--updates, --users, --rate, --duration and --slices must be positive")
+    if args.updates < args.slices:
+        parser.error("--updates must be at least --slices")
     return args
 
 
@@ -278,15 +346,14 @@ async def main(argv: Sequence[str] | None = None) -> int:
     for round_number in range(1, args.rounds + 1):
         results: list[Result] = []
         for framework in args.frameworks:
-            for kind in args.kinds:
-                if kind == "bare" and framework not in BARE_ECHO_ARGS:
-                    continue  # its echo bot already uses the framework's own client
-                print(f"round {round_number}: {framework} {kind} …", flush=True)
-                try:
-                    results.append(await run_one(framework, kind, args, round_number))
-                except BotDied as exc:
-                    failures += 1
-                    print(f"  FAILED: {exc}")
+            # aiogram's echo bot already uses aiogram's own client: no "bare" one there.
+            kinds = [k for k in args.kinds if k != "bare" or framework in BARE_ECHO_ARGS]
+            print(f"round {round_number}: {framework} {', '.join(kinds)} …", flush=True)
+            try:
+                results += await run_framework(framework, kinds, args, round_number)
+            except BotDied as exc:
+                failures += 1
+                print(f"  FAILED: {exc}")
         report(results, f"round {round_number}")
         everything += results
     if args.rounds > 1:
