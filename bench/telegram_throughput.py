@@ -23,9 +23,12 @@ with its contact keyboard; leaving it says "Thank you." first); the table shows 
 Latency is measured to the *first* message of each update's answer, as it reaches the fake
 server; throughput counts an update when its last message has arrived.
 
-Phases: start the bot; set up every user; warm up; (a) saturated throughput: enqueue
+Phases: start the bots; set up every user; warm up; (a) saturated throughput: enqueue
 ``--updates`` updates across ``--users`` users at once and time until all are answered;
 (b) latency: offer ``--rate`` updates/s for ``--duration`` s to another ``--users`` users.
+A framework's bots run at once, each on its own fake server, and take turns: each phase is
+cut into ``--slices`` parts and each bot gets one part in turn, so that the host's changing
+speed weighs on all of them alike.
 
 Run from the repository root, by hand (never by pytest)::
 
