@@ -11,6 +11,7 @@ anything else — a new or deleted row, a changed relationship or key — to the
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -60,18 +61,34 @@ async def turn_transaction(
     session = sessions()
     try:
         yield session
+        await session.run_sync(_write_commit_close)
     except BaseException:
-        await session.close()  # rolls back
+        await _close_even_if_cancelled(session)
         raise
-    await session.run_sync(_write_commit_close)
 
 
 def _write_commit_close(session: Session) -> None:
-    try:
-        _write(session)
-        session.commit()
-    finally:
-        session.close()
+    _write(session)
+    session.commit()
+    session.close()
+
+
+async def _close_even_if_cancelled(session: AsyncSession) -> None:
+    """Close (and so roll back) ``session``; a cancellation meanwhile waits for the close.
+
+    Abandoned half-way, the close would leave its connection out of the pool. (The
+    session's own context manager does the same, with a task per session, on every exit.)
+    """
+    closing = asyncio.ensure_future(session.close())
+    cancelled = False
+    while not closing.done():
+        try:
+            await asyncio.shield(closing)
+        except asyncio.CancelledError:
+            cancelled = True  # the caller was cancelled; the close goes on
+    closing.result()  # the close's own error, if any
+    if cancelled:
+        raise asyncio.CancelledError
 
 
 def _write(session: Session) -> bool:

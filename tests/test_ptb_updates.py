@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from telegram import Update
@@ -49,14 +50,28 @@ async def test_polled_updates_carry_the_json_as_sent_and_are_confirmed(api: Fake
         await bot.shutdown()
 
 
-async def test_the_long_poll_waits_beyond_the_requests_own_read_timeout(api: FakeBotApi) -> None:
+@pytest.mark.parametrize("hold", [1, timedelta(seconds=1)], ids=["seconds", "timedelta"])
+async def test_the_long_poll_waits_beyond_the_requests_own_read_timeout(
+    api: FakeBotApi, hold: int | timedelta
+) -> None:
     # As PTB: the read time-out is the request's plus the time the server may hold the call.
     bot = ponte_bot(api, polling_read_timeout=0.3)
     await bot.initialize()
     try:
         started = time.monotonic()
-        assert await bot.get_updates(timeout=1) == ()
+        assert await bot.get_updates(timeout=hold) == ()
         assert time.monotonic() - started >= 0.9  # held for the whole second, not timed out
+    finally:
+        await bot.shutdown()
+
+
+async def test_a_raw_update_read_as_ptb_dict_is_the_json_as_sent(api: FakeBotApi) -> None:
+    sent = api.user().send_text("ciao")
+    bot = ponte_bot(api)
+    await bot.initialize()
+    try:
+        (update,) = await bot.get_updates(timeout=0)
+        assert update.to_dict() == sent and update.to_dict() is not update_json(update)
     finally:
         await bot.shutdown()
 

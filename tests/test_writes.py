@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
+from typing import cast
 
 import pytest
-from sqlalchemy import delete, func, inspect, select
+from sqlalchemy import delete, event, func, inspect, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.pool import QueuePool
+from sqlalchemy.util import await_only
 
 from bot.app import App
 from storage.models import ConsentRecord, ConversationState, Participant
@@ -107,8 +112,11 @@ async def test_a_row_deleted_meanwhile_fails_as_a_flush_would(app: App) -> None:
         participant = await _loaded(session, pid)
         # As another writer would: a plain DELETE the session knows nothing about
         # (the conversation state goes with it, ON DELETE CASCADE).
-        table = Participant.__table__
-        await session.execute(delete(table).where(table.c.id == pid))
+        await session.execute(
+            delete(Participant)
+            .where(Participant.id == pid)
+            .execution_options(synchronize_session=False)
+        )
         participant.city = "Roma"
         with pytest.raises(StaleDataError):
             await write_column_changes(session)
@@ -175,8 +183,15 @@ class Boom(Exception):
     pass
 
 
-def _closed(session: AsyncSession) -> bool:
-    return not session.in_transaction() and len(session.identity_map) == 0
+def _checked_out(app: App) -> int:
+    return cast(QueuePool, app.engine.sync_engine.pool).checkedout()
+
+
+def _closed(session: AsyncSession, app: App) -> bool:
+    """Closed, and its connection back in the pool."""
+    return (
+        not session.in_transaction() and len(session.identity_map) == 0 and _checked_out(app) == 0
+    )
 
 
 async def test_a_turn_transaction_commits_direct_writes_and_new_rows_and_closes(app: App) -> None:
@@ -184,14 +199,14 @@ async def test_a_turn_transaction_commits_direct_writes_and_new_rows_and_closes(
     async with turn_transaction(app.sessions) as session:
         participant = await _loaded(session, pid)
         participant.city = "Torino"
-    assert _closed(session)
+    assert _closed(session, app)
     async with turn_transaction(app.sessions) as session:
         participant = await _loaded(session, pid)
         participant.city = "Napoli"  # with a new row: written by the flush
         session.add(
             ConsentRecord(participant_id=pid, purpose="privacy", notice_version="1", locale="en")
         )
-    assert _closed(session)
+    assert _closed(session, app)
     participant, _ = await _stored(app, pid)
     assert participant.city == "Napoli"
     async with app.sessions() as check:
@@ -207,7 +222,7 @@ async def test_a_turn_that_raises_stores_nothing_and_closes(app: App) -> None:
             participant.city = "Bari"
             await session.flush()  # already sent to the database: must be rolled back
             raise Boom
-    assert _closed(session)
+    assert _closed(session, app)
     participant, _ = await _stored(app, pid)
     assert participant.city is None
 
@@ -219,10 +234,76 @@ async def test_a_turn_whose_write_fails_stores_nothing_and_closes(app: App) -> N
             participant = await _loaded(session, pid)
             state = await session.get(ConversationState, pid)
             assert state is not None
-            table = ConversationState.__table__  # behind the session's back, as above
-            await session.execute(delete(table).where(table.c.participant_id == pid))
+            await session.execute(
+                delete(ConversationState)
+                .where(ConversationState.participant_id == pid)
+                .execution_options(synchronize_session=False)  # behind the session's back
+            )
             participant.city = "Roma"
             state.step = "city"  # its row is gone: this UPDATE fails
-    assert _closed(session)
+    assert _closed(session, app)
     participant, _ = await _stored(app, pid)  # the state's deletion was rolled back too
     assert participant.city is None
+
+
+async def test_a_turn_that_returns_early_is_committed(app: App) -> None:
+    pid = await _person(app)
+
+    async def turn() -> str:
+        async with turn_transaction(app.sessions) as session:
+            participant = await _loaded(session, pid)
+            participant.city = "Lecce"
+            return "answered"
+
+    assert await turn() == "answered"
+    participant, _ = await _stored(app, pid)
+    assert participant.city == "Lecce"
+
+
+async def test_a_turn_whose_commit_is_refused_stores_nothing_and_closes(app: App) -> None:
+    pid = await _person(app)
+    with pytest.raises(IntegrityError):
+        async with turn_transaction(app.sessions) as session:
+            participant = await _loaded(session, pid)
+            participant.city = "Pisa"
+            # A new row: the commit's flush writes it, and the database refuses it.
+            session.add(
+                ConsentRecord(
+                    participant_id=pid + 1000, purpose="privacy", notice_version="1", locale="en"
+                )
+            )
+    assert _closed(session, app)
+    participant, _ = await _stored(app, pid)
+    assert participant.city is None
+
+
+@pytest.mark.parametrize("hook", ["rollback", "commit"])
+async def test_a_turn_cancelled_while_it_ends_still_returns_its_connection(
+    app: App, hook: str
+) -> None:
+    """Cancelled (a shutdown, a time-out) during the final round trip to the database."""
+    pid = await _person(app)
+    reached = asyncio.Event()
+
+    def slow_round_trip(_connection: object) -> None:
+        reached.set()
+        await_only(asyncio.sleep(0.2))
+
+    event.listen(app.engine.sync_engine, hook, slow_round_trip)
+    try:
+
+        async def turn() -> None:
+            async with turn_transaction(app.sessions) as session:
+                participant = await _loaded(session, pid)
+                participant.city = "Como"
+                if hook == "rollback":
+                    raise Boom
+
+        task = asyncio.create_task(turn())
+        await reached.wait()
+        task.cancel()
+        with pytest.raises((asyncio.CancelledError, Boom)):
+            await task
+        assert _checked_out(app) == 0
+    finally:
+        event.remove(app.engine.sync_engine, hook, slow_round_trip)

@@ -80,6 +80,10 @@ class RawUpdate(Update):
         super().__init__(update_id=int(raw["update_id"]))
         object.__setattr__(self, "raw", raw)  # PTB objects are frozen after __init__
 
+    def to_dict(self, recursive: bool = True) -> dict[str, Any]:
+        """A copy of the update as received."""
+        return dict(self.raw)
+
 
 def update_json(update: Update) -> dict[str, Any]:
     """The Bot API JSON of ``update``: as received when polled, rebuilt otherwise (webhook)."""
@@ -106,9 +110,10 @@ class PonteBot(ExtBot[None]):
     ) -> tuple[Update, ...]:
         """PTB's ``get_updates`` as PTB's updater calls it, returning :class:`RawUpdate`.
 
-        Called with any other option (explicit time-outs, ``api_kwargs``), it is PTB's own.
+        Called with any other option (explicit time-outs, ``api_kwargs``), or with PTB's
+        arbitrary callback data on (it rewrites the updates' buttons), it is PTB's own.
         """
-        if options:
+        if options or self.callback_data_cache is not None:
             return await super().get_updates(offset, limit, timeout, allowed_updates, **options)
         seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout or 0
         # As PTB: the polling request's read time-out, plus the time Telegram may hold it.
