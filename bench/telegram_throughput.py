@@ -214,6 +214,12 @@ async def start_subject(
     return Subject(kind, tracker, api, bot, populations, Result(framework, kind))
 
 
+def in_turn(subjects: Sequence[Subject], index: int) -> list[Subject]:
+    """The subjects in the order of slice ``index``: each starts one slice in turn."""
+    first = index % len(subjects)
+    return [*subjects[first:], *subjects[:first]]
+
+
 def slices(total: float, count: int) -> list[float]:
     """``total`` in ``count`` nearly equal parts."""
     return [total / count] * count
@@ -237,7 +243,7 @@ async def run_framework(
                 await start_profiler(subject.bot, args.profile / name)
         turns = args.slices
         for index, count in enumerate(slices(args.updates, turns)):
-            for subject in subjects[index % len(subjects) :] + subjects[: index % len(subjects)]:
+            for subject in in_turn(subjects, index):
                 await asyncio.sleep(0.3)
                 messages, cpu = subject.tracker.messages, subject.bot.cpu_seconds()
                 harness_cpu = time.process_time()
@@ -251,7 +257,7 @@ async def run_framework(
                 subject.burst_messages += subject.tracker.messages - messages
                 subject.harness_cpu += time.process_time() - harness_cpu
         for index, duration in enumerate(slices(args.duration, turns)):
-            for subject in subjects[index % len(subjects) :] + subjects[: index % len(subjects)]:
+            for subject in in_turn(subjects, index):
                 await asyncio.sleep(0.3)
                 cpu = subject.bot.cpu_seconds()
                 with harness_gc_paused():

@@ -7,6 +7,7 @@ emits those two UPDATEs; on SQLite that preparation cost more than the statement
 the largest part of Ponte's CPU per update (docs/benchmarks.md). :func:`write_column_changes`
 writes exactly those changed columns with one plain UPDATE per row instead, and hands
 anything else — a new or deleted row, a changed relationship or key — to the usual flush.
+:func:`turn_transaction` is the transaction a turn runs in, ending with those writes.
 """
 
 from __future__ import annotations

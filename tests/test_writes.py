@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import QueuePool
+from sqlalchemy.sql.dml import Delete
 from sqlalchemy.util import await_only
 
 from bot.app import App
@@ -38,6 +39,11 @@ async def _loaded(session: AsyncSession, participant_id: int) -> Participant:
     participant = await session.get(Participant, participant_id)
     assert participant is not None
     return participant
+
+
+async def _delete_unseen(session: AsyncSession, statement: Delete) -> None:
+    """Delete as another writer would: the session is not told which objects went."""
+    await session.execute(statement.execution_options(synchronize_session=False))
 
 
 async def _stored(app: App, participant_id: int) -> tuple[Participant, ConversationState]:
@@ -112,11 +118,7 @@ async def test_a_row_deleted_meanwhile_fails_as_a_flush_would(app: App) -> None:
         participant = await _loaded(session, pid)
         # As another writer would: a plain DELETE the session knows nothing about
         # (the conversation state goes with it, ON DELETE CASCADE).
-        await session.execute(
-            delete(Participant)
-            .where(Participant.id == pid)
-            .execution_options(synchronize_session=False)
-        )
+        await _delete_unseen(session, delete(Participant).where(Participant.id == pid))
         participant.city = "Roma"
         with pytest.raises(StaleDataError):
             await write_column_changes(session)
@@ -234,10 +236,8 @@ async def test_a_turn_whose_write_fails_stores_nothing_and_closes(app: App) -> N
             participant = await _loaded(session, pid)
             state = await session.get(ConversationState, pid)
             assert state is not None
-            await session.execute(
-                delete(ConversationState)
-                .where(ConversationState.participant_id == pid)
-                .execution_options(synchronize_session=False)  # behind the session's back
+            await _delete_unseen(
+                session, delete(ConversationState).where(ConversationState.participant_id == pid)
             )
             participant.city = "Roma"
             state.step = "city"  # its row is gone: this UPDATE fails

@@ -147,19 +147,22 @@ class PTBTransport:
         return me.username or ""
 
     async def send_message(self, chat_id: int, text: str, markup: dict[str, Any] | None) -> int:
-        call = {"chat_id": chat_id, "text": text, **HTML_OPTIONS}
-        if markup is not None:
-            call["reply_markup"] = markup
-        sent = await _translated(lambda: self.bot.call_json("sendMessage", call))
+        sent = await self._html_call("sendMessage", markup, chat_id=chat_id, text=text)
         return int(sent["message_id"])
 
     async def edit_message(
         self, chat_id: int, message_id: int, text: str, markup: dict[str, Any] | None
     ) -> None:
-        call = {"chat_id": chat_id, "message_id": message_id, "text": text, **HTML_OPTIONS}
+        await self._html_call(
+            "editMessageText", markup, chat_id=chat_id, message_id=message_id, text=text
+        )
+
+    async def _html_call(self, method: str, markup: dict[str, Any] | None, **fields: Any) -> Any:
+        """``method`` with an HTML text, no link previews and ``markup`` if any, as JSON."""
+        call = {**fields, **HTML_OPTIONS}
         if markup is not None:
             call["reply_markup"] = markup
-        await _translated(lambda: self.bot.call_json("editMessageText", call))
+        return await _translated(lambda: self.bot.call_json(method, call))
 
     async def answer_callback(self, callback_id: str, text: str | None) -> None:
         await _translated(lambda: self.bot.answer_callback_query(callback_id, text=text))
