@@ -21,9 +21,9 @@ from tests.fake_bot_api import FakeBotApi
 
 ROOT = Path(__file__).resolve().parent.parent
 ECHO_MODULES = {"aiogram": "bench.echo_aiogram", "ptb": "bench.echo_ptb"}
-# The "bare" echo bot: the framework's own HTTP client and pool, as a PTB bot is built by
-# default (concurrent updates on, as Ponte). aiogram's echo bot already is aiogram's own.
-BARE_ECHO_ARGS = {"ptb": ("--request=httpx", "--pool-size=256")}
+# The "bare" echo bot: the framework as built by default. PTB: its own HTTP client and pool
+# (concurrent updates on, as Ponte); aiogram: its own session (forms) and dispatcher (FSM).
+BARE_ECHO_ARGS = {"ptb": ("--request=httpx", "--pool-size=256"), "aiogram": ("--bare",)}
 STARTUP_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")

@@ -1,8 +1,12 @@
-"""A bare aiogram echo bot, configured like Ponte's aiogram runtime: the benchmark's baseline.
+"""An aiogram echo bot: the benchmark's baseline.
 
-It uses Ponte's own ``build_bot`` (same session, HTML parse mode, no link previews) and the
-same polling parameters as ``AiogramRuntime``, and answers every text message with the same
-text through ``sendMessage``, so the difference to Ponte is Ponte's own work.
+By default it is configured like Ponte's aiogram runtime: Ponte's own ``build_bot`` (JSON
+session, HTML parse mode, no link previews), ``build_dispatcher`` (no FSM) and the same
+polling parameters. With ``--bare`` it is aiogram as built by default: aiogram's own
+``AiohttpSession`` (calls posted as forms), a ``Dispatcher()`` with its FSM and no limit
+on the updates handled at once. Either way it
+answers every text message with the same text through ``sendMessage``, so the difference to
+Ponte is Ponte's own work (and, against the bare bot, Ponte's configuration of aiogram).
 
 Run by ``bench.telegram_throughput`` with ``TELEGRAM_BOT_TOKEN`` and ``TELEGRAM_API_BASE`` set;
 stops on SIGTERM or SIGINT.
@@ -10,27 +14,43 @@ stops on SIGTERM or SIGINT.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import html
 import os
 import signal
 
-from aiogram import Dispatcher, Router
+from aiogram import Bot, Dispatcher, Router
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
 from aiogram.types import Message
 
-from bot.channels.telegram.aiogram_runtime import build_bot
-from bot.channels.telegram.bridge import ALLOWED_UPDATES
+from bot.channels.telegram.aiogram_runtime import build_bot, build_dispatcher
+from bot.channels.telegram.bridge import ALLOWED_UPDATES, CONCURRENT_UPDATES
+
+
+def bare_bot(token: str, api_base: str) -> Bot:
+    """aiogram's own session; the same defaults as Ponte's bot."""
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
+    defaults = DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True)
+    return Bot(token, session=session, default=defaults)
 
 
 async def main() -> None:
-    bot = build_bot(os.environ["TELEGRAM_BOT_TOKEN"], os.environ["TELEGRAM_API_BASE"])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--bare", action="store_true", help="aiogram's own session and FSM")
+    bare = parser.parse_args().bare
+    token, api_base = os.environ["TELEGRAM_BOT_TOKEN"], os.environ["TELEGRAM_API_BASE"]
+    bot = bare_bot(token, api_base) if bare else build_bot(token, api_base)
     router = Router(name="echo")
 
     async def echo(message: Message) -> None:
         await bot.send_message(message.chat.id, html.escape(message.text or "?"))
 
     router.message.register(echo)
-    dispatcher = Dispatcher()
+    dispatcher = Dispatcher() if bare else build_dispatcher()
     dispatcher.include_router(router)
 
     stop = asyncio.Event()
@@ -46,6 +66,7 @@ async def main() -> None:
             close_bot_session=False,
             allowed_updates=ALLOWED_UPDATES,
             polling_timeout=25,
+            tasks_concurrency_limit=None if bare else CONCURRENT_UPDATES,
         )
     )
     await stop.wait()

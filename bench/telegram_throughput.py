@@ -7,10 +7,12 @@ the bot under test runs in another process and long-polls the fake server over 1
 * ``ponte``: ``python -m bot run`` on a fresh SQLite file, with ``BOT_FRAMEWORK`` set;
 * ``echo``: ``bench/echo_aiogram.py`` or ``bench/echo_ptb.py``, built with Ponte's own
   ``build_bot``/``build_application`` and polling parameters, answering each text with itself;
-* ``bare`` (python-telegram-bot only): the same echo bot on PTB's own HTTP client and pool
-  (httpx, 256 connections) — a PTB bot as built by default, concurrent updates on. Ponte
-  runs PTB on aiohttp instead (``bot/channels/telegram/ptb_request.py``), so the ``echo`` bot
-  is the stricter baseline and ``bare`` the one a PTB user would write.
+* ``bare``: the same echo bot as the framework builds it by default — PTB on its own HTTP
+  client and pool (httpx, 256 connections; concurrent updates on), aiogram on its own session
+  (calls posted as forms) with its FSM. Ponte configures both differently (PTB on aiohttp,
+  ``bot/channels/telegram/ptb_request.py``; aiogram posting JSON without the FSM), so the
+  ``echo`` bot is the stricter baseline and ``bare`` the one a user of the framework would
+  write.
 
 Both get the same updates. The workload is registration, Ponte's main job: every simulated
 user has sent ``/start`` and chosen English (set-up, not measured) and then answers the
@@ -52,7 +54,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.bot_process import (
-    BARE_ECHO_ARGS,
     STARTUP_TIMEOUT,
     BotDied,
     BotProcess,
@@ -355,8 +356,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
     for round_number in range(1, args.rounds + 1):
         results: list[Result] = []
         for framework in args.frameworks:
-            # aiogram's echo bot already uses aiogram's own client: no "bare" one there.
-            kinds = [k for k in args.kinds if k != "bare" or framework in BARE_ECHO_ARGS]
+            kinds = list(args.kinds)
             print(f"round {round_number}: {framework} {', '.join(kinds)} …", flush=True)
             try:
                 results += await run_framework(framework, kinds, args, round_number)

@@ -204,6 +204,8 @@ class CallRecord:
     status: int = 200
     response: dict[str, Any] | None = None
     via: str = "http"
+    # How the parameters came: "json", "form" (URL-encoded), "multipart", or "" (query only).
+    encoding: str = ""
 
     @property
     def ok(self) -> bool:

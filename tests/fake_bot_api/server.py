@@ -363,13 +363,19 @@ class FakeBotApi:
 
     # --- HTTP -------------------------------------------------------------------------------
     async def execute(
-        self, method: str, raw: dict[str, Any], *, http_method: str = "POST", via: str = "http"
+        self,
+        method: str,
+        raw: dict[str, Any],
+        *,
+        http_method: str = "POST",
+        via: str = "http",
+        encoding: str = "",
     ) -> tuple[CallRecord, ApiError | None]:
         """Run one API call (already authenticated) and record it."""
         canonical, handler = self._methods.get(method.lower(), (method, None))
         params = Params(raw)
         record = CallRecord(canonical, params.public(), time.monotonic(), time.time(),
-                            http_method=http_method, via=via)  # fmt: skip
+                            http_method=http_method, via=via, encoding=encoding)  # fmt: skip
         self.calls.append(record)
         error: ApiError | None = None
         result: Any = None

@@ -30,6 +30,7 @@ def build_app(api: FakeBotApi) -> web.Application:
 
     async def handle_method(request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
+        encoding = body_encoding(request)  # before the body is read
         raw = await read_params(request)
         if request.match_info["token"] != api.token:
             denied = ApiError(401, errors.UNAUTHORIZED)
@@ -38,7 +39,9 @@ def build_app(api: FakeBotApi) -> web.Application:
                            denied.status, denied.body())
             )  # fmt: skip
             return web.json_response(denied.body(), status=denied.status)
-        record, error = await api.execute(method, raw, http_method=request.method)
+        record, error = await api.execute(
+            method, raw, http_method=request.method, encoding=encoding
+        )
         if error is not None and error.raw_body is not None:
             return web.Response(text=error.raw_body, status=error.status, content_type="text/html")
         return web.Response(
@@ -59,6 +62,16 @@ def build_app(api: FakeBotApi) -> web.Application:
     app.router.add_route("*", "/bot{token}/{method}", handle_method)
     app.router.add_get("/file/bot{token}/{path:.+}", handle_file)
     return app
+
+
+def body_encoding(request: web.Request) -> str:
+    """How a call's parameters were posted, as recorded in ``CallRecord.encoding``."""
+    if not request.can_read_body:
+        return ""
+    content_type = request.content_type
+    if content_type == "application/json":
+        return "json"
+    return "multipart" if content_type.startswith("multipart/") else "form"
 
 
 async def read_params(request: web.Request) -> dict[str, Any]:

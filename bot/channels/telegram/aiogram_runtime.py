@@ -9,7 +9,6 @@ from typing import Any, TypeVar
 
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import (
@@ -46,6 +45,7 @@ from aiogram.types import (
 )
 from pydantic import BaseModel, ConfigDict
 
+from bot.channels.telegram.aiogram_session import JsonAiohttpSession
 from bot.channels.telegram.aiogram_webhook import WebhookReceiver
 from bot.channels.telegram.bridge import ALLOWED_UPDATES, CONCURRENT_UPDATES, TelegramBridge
 from bot.channels.telegram.runtime import WebhookConfig
@@ -178,9 +178,15 @@ _RESPONSE_MODELS = tuple(
 
 def build_bot(token: str, api_base: str) -> Bot:
     """An aiogram ``Bot`` for ``api_base`` (api.telegram.org, or a local Bot API server)."""
-    session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
+    session = JsonAiohttpSession(api=TelegramAPIServer.from_base(api_base))
     defaults = DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True)
     return Bot(token, session=session, default=defaults)
+
+
+def build_dispatcher() -> Dispatcher:
+    """A dispatcher without aiogram's FSM: the conversation's state is the core's, and the
+    FSM's middleware would still look up a state for every update."""
+    return Dispatcher(disable_fsm=True)
 
 
 def build_router(bridge: TelegramBridge) -> Router:
@@ -204,7 +210,7 @@ class AiogramRuntime:
     ) -> None:
         self.bot = build_bot(token, api_base)
         self.bridge = TelegramBridge(core, AiogramTransport(self.bot))
-        self.dispatcher = Dispatcher()
+        self.dispatcher = build_dispatcher()
         self.dispatcher.include_router(build_router(self.bridge))
         self.webhook = webhook
         self._polling: asyncio.Task[None] | None = None
