@@ -162,11 +162,19 @@ class BenchBotApi(FakeBotApi):
         self.tracker = tracker
 
     async def execute(
-        self, method: str, raw: dict[str, Any], *, http_method: str = "POST", via: str = "http"
+        self,
+        method: str,
+        raw: dict[str, Any],
+        *,
+        http_method: str = "POST",
+        via: str = "http",
+        encoding: str = "",
     ) -> tuple[CallRecord, ApiError | None]:
         arrived = time.perf_counter()
         if method.lower() == "getupdates":
             self.tracker.polling.set()
-        record, error = await super().execute(method, raw, http_method=http_method, via=via)
+        record, error = await super().execute(
+            method, raw, http_method=http_method, via=via, encoding=encoding
+        )
         self.tracker.on_call(record, arrived)
         return record, error
