@@ -1,18 +1,21 @@
 """Ponte's aiogram session: calls posted as one JSON object, files as aiogram's multipart form,
-and aiogram's own errors, against the fake Bot API over HTTP."""
+aiogram's own errors, and polled updates kept as Telegram sent them — against the fake Bot
+API over HTTP."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
-from aiogram import Bot
+from aiogram import Bot, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError, TelegramRetryAfter
-from aiogram.types import BotCommand, BotCommandScopeChat, BufferedInputFile
+from aiogram.types import BotCommand, BotCommandScopeChat, BufferedInputFile, Message, Update
 
-from bot.channels.telegram.aiogram_runtime import LeanSendMessage, build_bot
+from bot.channels.telegram.aiogram_runtime import LeanSendMessage, build_bot, build_dispatcher
+from bot.channels.telegram.aiogram_session import ReceivedUpdates
 from tests.fake_bot_api import FakeBotApi, SimulatedUser
 from tests.telegram_world import free_port
 
@@ -126,3 +129,49 @@ async def test_an_unreachable_server_is_a_network_error() -> None:
             await nowhere(LeanSendMessage(chat_id=42, text="x"))
     finally:
         await nowhere.session.close()
+
+
+async def test_polled_updates_reach_the_handler_as_sent_and_are_taken_once(
+    api: FakeBotApi, lin: SimulatedUser
+) -> None:
+    received = ReceivedUpdates()
+    bot = build_bot(api.token, api.base_url, received)
+    handed: list[dict[str, Any]] = []
+    router = Router()
+
+    async def handler(_message: Message, event_update: Update) -> None:
+        handed.append(received.take(event_update))
+
+    router.message.register(handler)
+    dispatcher = build_dispatcher()
+    dispatcher.include_router(router)
+    sent = [lin.send_text("<b>Acme & Co</b>"), lin.send_command("/start", "itcn-demo")]
+    try:
+        updates = await bot.get_updates(timeout=0)
+        assert len(received) == 2
+        for update in updates:
+            await dispatcher.feed_update(bot, update)
+    finally:
+        await bot.session.close()
+    assert handed == sent and len(received) == 0
+
+
+def test_an_update_not_kept_is_aiograms_dump_of_it() -> None:
+    raw = {"update_id": 7, "message": {"message_id": 1, "date": 1_700_000_000,
+           "chat": {"id": 42, "type": "private"}, "text": "ciao", "via_bot": None}}  # fmt: skip
+    update = Update.model_validate(raw)
+    dumped = ReceivedUpdates().take(update)
+    assert "via_bot" not in dumped["message"] and dumped["message"]["text"] == "ciao"
+    kept = ReceivedUpdates()
+    kept.keep([raw])
+    assert kept.take(update) is raw  # as received: the explicit null is still there
+
+
+def test_kept_updates_are_bounded_and_malformed_ones_ignored() -> None:
+    received = ReceivedUpdates(limit=3)
+    received.keep([{"update_id": n} for n in range(1, 6)])
+    received.keep([{"no": "id"}, {"update_id": True}, {"update_id": "8"}, ["x"], None])
+    assert len(received) == 3
+    taken = [received.take(Update(update_id=n)) for n in range(1, 6)]
+    assert taken[2:] == [{"update_id": 3}, {"update_id": 4}, {"update_id": 5}]
+    assert len(received) == 0

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
+from bot.channels.telegram.aiogram_runtime import AiogramRuntime
 from handlers.i18n import translator
 from handlers.menu import COMMANDS
 from handlers.router import APOLOGY
@@ -49,6 +50,12 @@ def no_bad_requests(world: World) -> None:
     assert not failures, failures
 
 
+def every_update_handed_over_as_received(world: World) -> None:
+    """aiogram's runtime gave the bridge each polled update's JSON, none dumped from models."""
+    if isinstance(world.runtime, AiogramRuntime):
+        assert len(world.runtime.received) == 0
+
+
 def all_texts_sent_as_html_without_previews(world: World) -> None:
     calls = world.api.calls_to("sendMessage") + world.api.calls_to("editMessageText")
     assert calls
@@ -74,6 +81,7 @@ async def test_registration_in_each_language(world: World, locale: str) -> None:
     assert not user.keyboard, "the contact keyboard is removed after the phone step"
     no_bad_requests(world)
     all_texts_sent_as_html_without_previews(world)
+    every_update_handed_over_as_received(world)
     unanswered = [q for q in world.api.callback_queries.values() if not q.answered]
     assert not unanswered
 

@@ -45,7 +45,7 @@ from aiogram.types import (
 )
 from pydantic import BaseModel, ConfigDict
 
-from bot.channels.telegram.aiogram_session import JsonAiohttpSession
+from bot.channels.telegram.aiogram_session import JsonAiohttpSession, ReceivedUpdates
 from bot.channels.telegram.aiogram_webhook import WebhookReceiver
 from bot.channels.telegram.bridge import ALLOWED_UPDATES, CONCURRENT_UPDATES, TelegramBridge
 from bot.channels.telegram.runtime import WebhookConfig
@@ -176,9 +176,10 @@ _RESPONSE_MODELS = tuple(
 )  # fmt: skip
 
 
-def build_bot(token: str, api_base: str) -> Bot:
-    """An aiogram ``Bot`` for ``api_base`` (api.telegram.org, or a local Bot API server)."""
-    session = JsonAiohttpSession(api=TelegramAPIServer.from_base(api_base))
+def build_bot(token: str, api_base: str, received: ReceivedUpdates | None = None) -> Bot:
+    """An aiogram ``Bot`` for ``api_base`` (api.telegram.org, or a local Bot API server);
+    with ``received``, the updates it polls are kept there as received."""
+    session = JsonAiohttpSession(api=TelegramAPIServer.from_base(api_base), received=received)
     defaults = DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True)
     return Bot(token, session=session, default=defaults)
 
@@ -189,12 +190,12 @@ def build_dispatcher() -> Dispatcher:
     return Dispatcher(disable_fsm=True)
 
 
-def build_router(bridge: TelegramBridge) -> Router:
+def build_router(bridge: TelegramBridge, received: ReceivedUpdates) -> Router:
     """One router: every update Ponte handles goes to the bridge as Bot API JSON."""
     router = Router(name="ponte")
 
     async def to_bridge(_event: TelegramObject, event_update: Update) -> None:
-        await bridge.process(event_update.model_dump(mode="json", exclude_none=True, by_alias=True))
+        await bridge.process(received.take(event_update))
 
     router.message.register(to_bridge)
     router.callback_query.register(to_bridge)
@@ -208,10 +209,11 @@ class AiogramRuntime:
     def __init__(
         self, core: Core, token: str, api_base: str, webhook: WebhookConfig | None
     ) -> None:
-        self.bot = build_bot(token, api_base)
+        self.received = ReceivedUpdates()
+        self.bot = build_bot(token, api_base, self.received)
         self.bridge = TelegramBridge(core, AiogramTransport(self.bot))
         self.dispatcher = build_dispatcher()
-        self.dispatcher.include_router(build_router(self.bridge))
+        self.dispatcher.include_router(build_router(self.bridge, self.received))
         self.webhook = webhook
         self._polling: asyncio.Task[None] | None = None
         self._receiver: WebhookReceiver | None = None
@@ -234,7 +236,7 @@ class AiogramRuntime:
             )
             return
         hook = self.webhook
-        self._receiver = WebhookReceiver(self.dispatcher, self.bot, hook.secret)
+        self._receiver = WebhookReceiver(self.dispatcher, self.bot, hook.secret, self.received)
         await self._receiver.start(hook.host, hook.port, hook.path)
         await _translated(
             lambda: self.bot.set_webhook(
