@@ -4,6 +4,8 @@ API over HTTP."""
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,11 +13,43 @@ import pytest
 from aiogram import Bot, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError, TelegramRetryAfter
-from aiogram.types import BotCommand, BotCommandScopeChat, BufferedInputFile, Message, Update
+from aiogram.exceptions import (
+    ClientDecodeError,
+    TelegramBadRequest,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+)
+from aiogram.fsm.middleware import FSMContextMiddleware
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    DeleteWebhook,
+    GetMe,
+    GetUpdates,
+    SendDocument,
+    SendMediaGroup,
+    SetMyCommands,
+    SetMyDescription,
+    SetMyShortDescription,
+    SetWebhook,
+    TelegramMethod,
+)
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    BufferedInputFile,
+    InputMediaPhoto,
+    Message,
+    Update,
+)
 
-from bot.channels.telegram.aiogram_runtime import LeanSendMessage, build_bot, build_dispatcher
-from bot.channels.telegram.aiogram_session import ReceivedUpdates
+from bot.channels.telegram.aiogram_runtime import (
+    LeanEditMessageText,
+    LeanSendMessage,
+    build_bot,
+    build_dispatcher,
+)
+from bot.channels.telegram.aiogram_session import JsonAiohttpSession, ReceivedUpdates
 from tests.fake_bot_api import FakeBotApi, SimulatedUser
 from tests.telegram_world import free_port
 
@@ -175,3 +209,84 @@ def test_kept_updates_are_bounded_and_malformed_ones_ignored() -> None:
     taken = [received.take(Update(update_id=n)) for n in range(1, 6)]
     assert taken[2:] == [{"update_id": 3}, {"update_id": 4}, {"update_id": 5}]
     assert len(received) == 0
+
+
+# Every call Ponte makes, with the values a form leaves out (None, "") and keeps (False, 0, []).
+CALLS: list[TelegramMethod[Any]] = [
+    LeanSendMessage(chat_id=-1001234567890123, text="你好 😀 &amp; <b>x</b>", reply_markup=KEYBOARD),
+    LeanSendMessage(chat_id=42, text="t", reply_markup=None),
+    LeanEditMessageText(chat_id=42, message_id=7, text="e", reply_markup=KEYBOARD),
+    AnswerCallbackQuery(callback_query_id="123", text=None),
+    AnswerCallbackQuery(callback_query_id="123", text="", show_alert=False, cache_time=0),
+    SetMyCommands(commands=[BotCommand(command="a", description="b")],
+                  scope=BotCommandScopeChat(chat_id=42), language_code="it"),
+    SetMyCommands(commands=[], scope=BotCommandScopeDefault(), language_code=None),
+    SetMyCommands(commands=[], scope=BotCommandScopeDefault(), language_code=""),
+    SetMyDescription(description="d", language_code="zh"),
+    SetMyDescription(description="", language_code=None),
+    SetMyShortDescription(short_description="s", language_code="en"),
+    SetWebhook(url="https://x/y", secret_token="s3", allowed_updates=["message"]),
+    SetWebhook(url="https://x/y", allowed_updates=[], drop_pending_updates=False),
+    DeleteWebhook(drop_pending_updates=False),
+    GetMe(),
+    GetUpdates(offset=0, timeout=25, allowed_updates=["message", "callback_query"]),
+    GetUpdates(offset=None, timeout=0, limit=0),
+]  # fmt: skip
+
+
+def as_the_bot_api_reads_it(session: JsonAiohttpSession, body: bytes) -> dict[str, str]:
+    """The Bot API decodes a JSON body's top-level strings and keeps any other value as its
+    JSON text — the text a form carries for it."""
+    decoded = json.loads(body)
+    return {k: v if isinstance(v, str) else session.json_dumps(v) for k, v in decoded.items()}
+
+
+@pytest.mark.parametrize("call", CALLS, ids=lambda call: type(call).__name__)
+def test_the_bot_api_reads_the_same_arguments_from_json_as_from_aiograms_form(
+    call: TelegramMethod[Any],
+) -> None:
+    bot = build_bot("1:x", "http://127.0.0.1:1")
+    session = bot.session
+    assert isinstance(session, JsonAiohttpSession)
+    body = session.build_json(bot, call)
+    assert body is not None
+    form = session.build_form_data(bot, call)
+    # FormData has no public view of its fields.
+    as_form = {options["name"]: value for options, _headers, value in form._fields}
+    assert as_the_bot_api_reads_it(session, body) == as_form
+
+
+def test_a_call_with_a_file_anywhere_in_it_is_left_to_the_form() -> None:
+    bot = build_bot("1:x", "http://127.0.0.1:1")
+    session = bot.session
+    assert isinstance(session, JsonAiohttpSession)
+    photo = InputMediaPhoto(media=BufferedInputFile(b"x", filename="a.jpg"))
+    assert session.build_json(bot, SendMediaGroup(chat_id=1, media=[photo])) is None
+    upload = SendDocument(chat_id=1, document=BufferedInputFile(b"x", filename="a"))
+    assert session.build_json(bot, upload) is None
+    assert session.build_json(bot, SendDocument(chat_id=1, document="file-id")) is not None
+
+
+async def test_time_outs_are_the_sessions_and_the_long_polls(api: FakeBotApi, bot: Bot,
+                                                             lin: SimulatedUser) -> None:  # fmt: skip
+    bot.session.timeout = 1
+    api.set_latency(2.0, method="sendMessage")
+    with pytest.raises(TelegramNetworkError, match="Request timeout"):
+        await bot(LeanSendMessage(chat_id=42, text="x"))
+    # As aiogram's polling asks: a long poll of 2 s with a request time-out of 3 s.
+    started = time.monotonic()
+    assert await bot(GetUpdates(timeout=2), request_timeout=3) == []
+    assert time.monotonic() - started >= 1.5
+
+
+async def test_a_proxys_html_error_page_is_aiograms_decode_error(api: FakeBotApi, bot: Bot,
+                                                                 lin: SimulatedUser) -> None:  # fmt: skip
+    api.inject(method="sendMessage", status=502, raw_body="<html>502 Bad Gateway</html>")
+    with pytest.raises(ClientDecodeError):
+        await bot(LeanSendMessage(chat_id=42, text="x"))
+    assert [c.encoding for c in api.calls_to("sendMessage")] == ["json"]
+
+
+def test_the_dispatcher_keeps_no_fsm() -> None:
+    middlewares = build_dispatcher().update.outer_middleware
+    assert not any(isinstance(m, FSMContextMiddleware) for m in middlewares)

@@ -50,10 +50,13 @@ def no_bad_requests(world: World) -> None:
     assert not failures, failures
 
 
-def every_update_handed_over_as_received(world: World) -> None:
-    """aiogram's runtime gave the bridge each polled update's JSON, none dumped from models."""
+def aiogram_posted_json_and_handed_updates_over_as_received(world: World) -> None:
+    """aiogram: every call but uploads posted as JSON; the bridge got each polled update as
+    received (none dumped from models, none left behind)."""
     if isinstance(world.runtime, AiogramRuntime):
         assert len(world.runtime.received) == 0
+        posted = {(c.method, c.encoding) for c in world.api.calls if c.method != "sendDocument"}
+        assert {encoding for _method, encoding in posted} == {"json"}, posted
 
 
 def all_texts_sent_as_html_without_previews(world: World) -> None:
@@ -81,7 +84,7 @@ async def test_registration_in_each_language(world: World, locale: str) -> None:
     assert not user.keyboard, "the contact keyboard is removed after the phone step"
     no_bad_requests(world)
     all_texts_sent_as_html_without_previews(world)
-    every_update_handed_over_as_received(world)
+    aiogram_posted_json_and_handed_updates_over_as_received(world)
     unanswered = [q for q in world.api.callback_queries.values() if not q.answered]
     assert not unanswered
 
