@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.app import build_app
+from bot.channels.telegram.runtime import StartFailed
 from bot.config import ConfigError, Settings, load_settings
 from bot.event_commands import add_events_parser, offer_demo, run_events
 from storage import migrate
@@ -89,6 +90,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args = build_parser().parse_args(["console"])
             return asyncio.run(_console(settings, args))
         return asyncio.run(_telegram(settings))
+    except StartFailed as exc:
+        print(f"ponte: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

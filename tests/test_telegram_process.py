@@ -12,6 +12,7 @@ import asyncio
 import os
 import re
 import signal
+import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ import pytest
 
 from tests.fake_bot_api import FakeBotApi
 from tests.flows import WANG
-from tests.telegram_world import FRAMEWORKS, register_on_telegram
+from tests.telegram_world import FRAMEWORKS, free_port, register_on_telegram
 
 LATIN_WORD = re.compile(r"[a-z]{3,}")  # acronyms such as GDPR and PIPL are Chinese usage too
 
@@ -85,3 +86,64 @@ async def test_ponte_command_serves_a_chinese_registration(tmp_path: Path, frame
             for value in typed:
                 text = text.replace(value, "")
             assert not LATIN_WORD.search(text), text
+
+
+async def run_to_exit(tmp_path: Path, environment: dict[str, str]) -> tuple[int, str]:
+    """Run the README's run command until it exits by itself; its exit code and stderr."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot",
+        cwd=tmp_path, env={**os.environ, **environment},
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        _stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode is not None
+    return process.returncode, stderr.decode()
+
+
+PROBLEMS = ["no server at the API base", "a token the server refuses", "the webhook's port taken"]
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+@pytest.mark.parametrize("problem", PROBLEMS)
+async def test_a_bot_api_it_cannot_use_stops_it_with_a_clear_message(
+    tmp_path: Path, framework: str, problem: str
+) -> None:
+    token = "123456:never-print-this-token"
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    listen = f"127.0.0.1:{taken.getsockname()[1]}"
+    async with FakeBotApi() as api:
+        base = f"http://127.0.0.1:{free_port()}" if problem == PROBLEMS[0] else api.base_url
+        environment = {
+            "TELEGRAM_BOT_TOKEN": api.token if problem == PROBLEMS[2] else token,
+            "TELEGRAM_API_BASE": base,
+            "BOT_FRAMEWORK": framework,
+            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'ponte.db'}",
+            "WEBHOOK_URL": "https://ponte.example.org/telegram" if problem == PROBLEMS[2] else "",
+            "WEBHOOK_SECRET": "s3cret-token",
+            "WEBHOOK_LISTEN": listen,
+        }
+        try:
+            code, stderr = await run_to_exit(tmp_path, environment)
+        finally:
+            taken.close()
+    assert code == 1, stderr
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith("ponte: could not start on Telegram: "), stderr
+    check = f"Check TELEGRAM_BOT_TOKEN and TELEGRAM_API_BASE (now {base})"
+    if problem == PROBLEMS[2]:
+        check += f", WEBHOOK_URL and WEBHOOK_LISTEN (now {listen})"
+        assert "in use" in last, last
+    assert last.endswith(check + "."), last
+    if problem == PROBLEMS[1]:
+        assert "Unauthorized" in last or "rejected" in last, last
+    # No traceback, no connection left open, and the secret never printed.
+    assert "Traceback" not in stderr and "Unclosed" not in stderr, stderr
+    assert token not in stderr and "never-print" not in stderr, stderr

@@ -244,6 +244,12 @@ class AiogramRuntime:
             )
         )
 
+    async def close(self) -> None:
+        if self._receiver is not None:
+            await self._receiver.stop_accepting()
+            await self._receiver.finish(grace=0)
+        await self.bot.session.close()
+
     async def stop(self) -> None:
         """Stop receiving, finish the updates in hand, and only then close the session.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Callable, Sequence
@@ -126,6 +127,11 @@ class PonteBot(ExtBot[None]):
         }
         result = await self._post("getUpdates", data, read_timeout=read_timeout)
         return tuple(RawUpdate(raw) for raw in result)
+
+    async def close_connections(self) -> None:
+        """Close both HTTP clients; unlike ``shutdown``, also after an ``initialize`` that
+        failed (PTB opens the clients, then checks the token with ``getMe``)."""
+        await asyncio.gather(*(request.shutdown() for request in self._request))
 
     async def call_json(self, method: str, parameters: dict[str, Any]) -> Any:
         """Call ``method`` (camelCase) with JSON ``parameters``; Telegram's ``result``.
@@ -259,6 +265,15 @@ class PTBRuntime:
                 allowed_updates=ALLOWED_UPDATES,
             )
         await self.application.start()
+
+    async def close(self) -> None:
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        await self.application.shutdown()  # nothing, if it never finished initializing
+        bot = self.application.bot
+        if isinstance(bot, PonteBot):
+            await bot.close_connections()
 
     async def stop(self) -> None:
         """Stop receiving (close the listener, remove the webhook), then finish the updates

@@ -14,7 +14,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import App
 from bot.channels.telegram.outbound import STOP_GRACE, OutboundSender
-from bot.channels.telegram.runtime import Runtime, webhook_config
+from bot.channels.telegram.runtime import Runtime, StartFailed, webhook_config
+from bot.config import Settings
 
 log = logging.getLogger(__name__)
 MAINTENANCE_SECONDS = 60
@@ -80,9 +81,19 @@ class Serving:
 
 
 async def start(app: App) -> Serving:
-    """Start receiving updates, delivering the outbox and running scheduled work."""
+    """Start receiving updates, delivering the outbox and running scheduled work.
+
+    Raises :class:`StartFailed` (with everything it opened closed again) when the Bot API
+    cannot be reached, refuses the token, or the webhook cannot be set up.
+    """
     runtime = build_runtime(app)
-    await runtime.start()
+    try:
+        await runtime.start()
+    except Exception as exc:
+        log.debug("start-up failed", exc_info=True)
+        with contextlib.suppress(Exception):
+            await runtime.close()
+        raise StartFailed(start_failure(app.settings, exc)) from exc
     mode = "webhook" if app.settings.webhook_url else "long polling"
     log.info("Ponte is serving Telegram with %s by %s", app.settings.bot_framework, mode)
     stop_sending = asyncio.Event()
@@ -105,6 +116,17 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> None:
     finally:
         log.info("stopping: finishing the updates in hand")
         await serving.stop()
+
+
+def start_failure(settings: Settings, exc: Exception) -> str:
+    """What went wrong at start-up and which settings to check, without the token."""
+    reason = str(exc).strip().rstrip(".") or type(exc).__name__
+    if settings.telegram_bot_token:
+        reason = reason.replace(settings.telegram_bot_token, "<TELEGRAM_BOT_TOKEN>")
+    check = f"TELEGRAM_BOT_TOKEN and TELEGRAM_API_BASE (now {settings.telegram_api_base})"
+    if settings.webhook_url:
+        check += f", WEBHOOK_URL and WEBHOOK_LISTEN (now {settings.webhook_listen})"
+    return f"could not start on Telegram: {reason}. Check {check}."
 
 
 def start_scheduler(app: App) -> AsyncIOScheduler:

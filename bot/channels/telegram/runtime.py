@@ -10,6 +10,10 @@ from bot.channels.telegram.bridge import TelegramBridge
 from bot.config import Settings
 
 
+class StartFailed(Exception):
+    """Ponte could not start serving Telegram; the message says why and what to check."""
+
+
 class Runtime(Protocol):
     """A framework that receives updates (polling or webhook) and feeds the bridge."""
 
@@ -21,6 +25,10 @@ class Runtime(Protocol):
 
     async def stop(self) -> None:
         """Stop receiving, finish the updates in hand, remove the webhook, disconnect."""
+        ...
+
+    async def close(self) -> None:
+        """After a failed :meth:`start`: release whatever it opened, calling nobody."""
         ...
 
 
