@@ -44,12 +44,14 @@ from aiogram.types import (
 )
 
 from bot.channels.telegram.aiogram_runtime import (
+    AiogramTransport,
     LeanEditMessageText,
     LeanSendMessage,
     build_bot,
     build_dispatcher,
 )
 from bot.channels.telegram.aiogram_session import JsonAiohttpSession, ReceivedUpdates
+from bot.channels.telegram.transport import NotModified, Rejected, RetryLater
 from tests.fake_bot_api import FakeBotApi, SimulatedUser
 from tests.telegram_world import free_port
 
@@ -290,3 +292,31 @@ async def test_a_proxys_html_error_page_is_aiograms_decode_error(api: FakeBotApi
 def test_the_dispatcher_keeps_no_fsm() -> None:
     middlewares = build_dispatcher().update.outer_middleware
     assert not any(isinstance(m, FSMContextMiddleware) for m in middlewares)
+
+
+async def test_ponte_s_replies_are_posted_as_they_are(api: FakeBotApi, bot: Bot,
+                                                     lin: SimulatedUser) -> None:  # fmt: skip
+    transport = AiogramTransport(bot)
+    message_id = await transport.send_message(42, TEXT, KEYBOARD)
+    await transport.edit_message(42, message_id, "<i>Scelto</i>", None)
+    sent, edited = api.calls_to("sendMessage") + api.calls_to("editMessageText")
+    options = {"parse_mode": "HTML", "link_preview_options": {"is_disabled": True}}
+    assert (sent.encoding, edited.encoding) == ("json", "json")
+    assert sent.params == {"chat_id": 42, "text": TEXT, **options, "reply_markup": KEYBOARD}
+    assert edited.params == {"chat_id": 42, "message_id": message_id, "text": "<i>Scelto</i>",
+                             **options}  # fmt: skip
+    assert lin.last_text == "Scelto" and lin.last_buttons == []
+    # Telegram's refusals come back as the bridge's errors, through aiogram's.
+    with pytest.raises(Rejected, match="chat not found"):
+        await transport.send_message(99, "x", None)
+    with pytest.raises(NotModified):
+        await transport.edit_message(42, message_id, "<i>Scelto</i>", None)
+    api.inject(status=429, method="sendMessage", retry_after=2)
+    with pytest.raises(RetryLater) as limited:
+        await transport.send_message(42, "x", None)
+    assert limited.value.retry_after == 2
+
+
+def test_the_transport_needs_ponte_s_session() -> None:
+    with pytest.raises(TypeError, match="build_bot"):
+        AiogramTransport(Bot("1:x"))

@@ -48,6 +48,7 @@ from pydantic import BaseModel, ConfigDict
 from bot.channels.telegram.aiogram_session import JsonAiohttpSession, ReceivedUpdates
 from bot.channels.telegram.aiogram_webhook import WebhookReceiver
 from bot.channels.telegram.bridge import ALLOWED_UPDATES, CONCURRENT_UPDATES, TelegramBridge
+from bot.channels.telegram.render import html_call
 from bot.channels.telegram.runtime import WebhookConfig
 from bot.channels.telegram.transport import (
     Blocked,
@@ -93,7 +94,8 @@ class SentMessage(BaseModel):
 # Ponte's replies are Bot API JSON already, and it reads only the id of what it sent. With
 # aiogram's own methods each reply became models (the keyboard) and back to JSON, and each
 # answer was validated into a whole ``Message`` (sender, chat, entities, keyboard): together
-# a fifth of Ponte's CPU per update. These two send the same request and keep only the id.
+# a fifth of Ponte's CPU per update. These two name the call and keep only the id; the
+# transport posts its JSON as it is (``JsonAiohttpSession.call_json``).
 class LeanSendMessage(SendMessage):
     """``sendMessage`` with the keyboard as JSON, answered with the message id only."""
 
@@ -113,23 +115,28 @@ class AiogramTransport:
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
+        if not isinstance(bot.session, JsonAiohttpSession):
+            raise TypeError("AiogramTransport needs a bot from build_bot (a JSON session)")
+        self.session = bot.session
 
     async def bot_username(self) -> str:
         me = await _translated(self.bot.get_me)
         return me.username or ""
 
     async def send_message(self, chat_id: int, text: str, markup: dict[str, Any] | None) -> int:
-        call = LeanSendMessage(chat_id=chat_id, text=text, reply_markup=markup)
-        sent = await _translated(lambda: self.bot(call))  # a SentMessage
+        call = LeanSendMessage.model_construct(chat_id=chat_id, text=text)
+        parameters = html_call(markup, chat_id=chat_id, text=text)
+        sent = await _translated(lambda: self.session.call_json(self.bot, call, parameters))
         return sent.message_id
 
     async def edit_message(
         self, chat_id: int, message_id: int, text: str, markup: dict[str, Any] | None
     ) -> None:
-        call = LeanEditMessageText(
-            chat_id=chat_id, message_id=message_id, text=text, reply_markup=markup
+        call = LeanEditMessageText.model_construct(
+            chat_id=chat_id, message_id=message_id, text=text
         )
-        await _translated(lambda: self.bot(call))
+        parameters = html_call(markup, chat_id=chat_id, message_id=message_id, text=text)
+        await _translated(lambda: self.session.call_json(self.bot, call, parameters))
 
     async def answer_callback(self, callback_id: str, text: str | None) -> None:
         await _translated(lambda: self.bot.answer_callback_query(callback_id, text=text))

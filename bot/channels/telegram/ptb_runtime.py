@@ -34,6 +34,7 @@ from telegram.ext import (
 
 from bot.channels.telegram.bridge import ALLOWED_UPDATES, CONCURRENT_UPDATES, TelegramBridge
 from bot.channels.telegram.ptb_request import AiohttpRequest
+from bot.channels.telegram.render import html_call
 from bot.channels.telegram.runtime import WebhookConfig
 from bot.channels.telegram.transport import Blocked, NotModified, Rejected, RetryLater, Transient
 from handlers.router import Core
@@ -43,7 +44,6 @@ T = TypeVar("T")
 TimePeriod = int | timedelta  # as PTB's get_updates takes it
 CONNECTION_POOL_SIZE = 100  # as aiogram's AiohttpSession
 POOL_TIMEOUT = 30.0
-HTML_OPTIONS = {"parse_mode": "HTML", "link_preview_options": {"is_disabled": True}}
 
 
 async def _translated(call: Callable[[], Awaitable[T]]) -> T:
@@ -165,10 +165,8 @@ class PTBTransport:
 
     async def _html_call(self, method: str, markup: dict[str, Any] | None, **fields: Any) -> Any:
         """``method`` with an HTML text, no link previews and ``markup`` if any, as JSON."""
-        call = {**fields, **HTML_OPTIONS}
-        if markup is not None:
-            call["reply_markup"] = markup
-        return await _translated(lambda: self.bot.call_json(method, call))
+        parameters = html_call(markup, **fields)
+        return await _translated(lambda: self.bot.call_json(method, parameters))
 
     async def answer_callback(self, callback_id: str, text: str | None) -> None:
         await _translated(lambda: self.bot.answer_callback_query(callback_id, text=text))
