@@ -4,9 +4,9 @@ By default it is configured like Ponte's aiogram runtime: Ponte's own ``build_bo
 session, HTML parse mode, no link previews), ``build_dispatcher`` (no FSM) and the same
 polling parameters. With ``--bare`` it is aiogram as built by default: aiogram's own
 ``AiohttpSession`` (calls posted as forms), a ``Dispatcher()`` with its FSM and no limit
-on the updates handled at once. Either way it
-answers every text message with the same text through ``sendMessage``, so the difference to
-Ponte is Ponte's own work (and, against the bare bot, Ponte's configuration of aiogram).
+on the updates handled at once. Either way it answers every text message with the same text
+through ``sendMessage``, so the difference to Ponte is Ponte's own work (and, against the
+bare bot, Ponte's configuration of aiogram).
 
 Run by ``bench.telegram_throughput`` with ``TELEGRAM_BOT_TOKEN`` and ``TELEGRAM_API_BASE`` set;
 stops on SIGTERM or SIGINT.
@@ -21,21 +21,18 @@ import os
 import signal
 
 from aiogram import Bot, Dispatcher, Router
-from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.enums import ParseMode
 from aiogram.types import Message
 
-from bot.channels.telegram.aiogram_runtime import build_bot, build_dispatcher
+from bot.channels.telegram.aiogram_runtime import BOT_DEFAULTS, build_bot, build_dispatcher
 from bot.channels.telegram.bridge import ALLOWED_UPDATES, CONCURRENT_UPDATES
 
 
 def bare_bot(token: str, api_base: str) -> Bot:
     """aiogram's own session; the same defaults as Ponte's bot."""
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
-    defaults = DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True)
-    return Bot(token, session=session, default=defaults)
+    return Bot(token, session=session, default=BOT_DEFAULTS)
 
 
 async def main() -> None:

@@ -39,6 +39,16 @@ class ProcessWorld:
         await self.api.wait_for(predicate, timeout=seconds, what=what)
 
 
+async def launch_ponte(tmp_path: Path, environment: dict[str, str]) -> asyncio.subprocess.Process:
+    """The README's run command (``ponte``, as ``python -m bot``) in ``tmp_path``."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot",
+        cwd=tmp_path, env=environment,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 async def test_ponte_command_serves_a_chinese_registration(tmp_path: Path, framework: str) -> None:
     async with FakeBotApi() as api:
@@ -51,12 +61,7 @@ async def test_ponte_command_serves_a_chinese_registration(tmp_path: Path, frame
         }
         for name in ("WEBHOOK_URL", "WEBHOOK_SECRET", "BOT_USERNAME"):
             environment.pop(name, None)
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot",
-            cwd=tmp_path, env=environment,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+        process = await launch_ponte(tmp_path, environment)
         try:
             world = ProcessWorld(api)
             await world.until(lambda: api.calls_to("getUpdates"), "the bot to start polling", 60)
@@ -90,12 +95,7 @@ async def test_ponte_command_serves_a_chinese_registration(tmp_path: Path, frame
 
 async def run_to_exit(tmp_path: Path, environment: dict[str, str]) -> tuple[int, str]:
     """Run the README's run command until it exits by itself; its exit code and stderr."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot",
-        cwd=tmp_path, env={**os.environ, **environment},
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    process = await launch_ponte(tmp_path, {**os.environ, **environment})
     try:
         _stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
     finally:

@@ -183,12 +183,16 @@ _RESPONSE_MODELS = tuple(
 )  # fmt: skip
 
 
+# For the calls Ponte makes through aiogram's own methods (its replies carry the same
+# options themselves: ``render.html_call``).
+BOT_DEFAULTS = DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True)
+
+
 def build_bot(token: str, api_base: str, received: ReceivedUpdates | None = None) -> Bot:
     """An aiogram ``Bot`` for ``api_base`` (api.telegram.org, or a local Bot API server);
     with ``received``, the updates it polls are kept there as received."""
     session = JsonAiohttpSession(api=TelegramAPIServer.from_base(api_base), received=received)
-    defaults = DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True)
-    return Bot(token, session=session, default=defaults)
+    return Bot(token, session=session, default=BOT_DEFAULTS)
 
 
 def build_dispatcher() -> Dispatcher:
