@@ -110,6 +110,13 @@ class LeanEditMessageText(EditMessageText):
     reply_markup: dict[str, Any] | None = None  # type: ignore[assignment]
 
 
+# Built once, with placeholder values: they only name the call and read its answer (the
+# parameters posted are the reply's own). ``model_construct`` fills in every default of the
+# method's twenty-odd fields, about 65 µs per reply on the benchmark's host.
+SEND_MESSAGE = LeanSendMessage.model_construct(chat_id=0, text="")
+EDIT_MESSAGE_TEXT = LeanEditMessageText.model_construct(text="")
+
+
 class AiogramTransport:
     """The bridge's Bot API calls, made through an ``aiogram.Bot``."""
 
@@ -124,19 +131,15 @@ class AiogramTransport:
         return me.username or ""
 
     async def send_message(self, chat_id: int, text: str, markup: dict[str, Any] | None) -> int:
-        call = LeanSendMessage.model_construct(chat_id=chat_id, text=text)
         parameters = html_call(markup, chat_id=chat_id, text=text)
-        sent = await _translated(lambda: self.session.call_json(self.bot, call, parameters))
+        sent = await _translated(lambda: self.session.call_json(self.bot, SEND_MESSAGE, parameters))
         return sent.message_id
 
     async def edit_message(
         self, chat_id: int, message_id: int, text: str, markup: dict[str, Any] | None
     ) -> None:
-        call = LeanEditMessageText.model_construct(
-            chat_id=chat_id, message_id=message_id, text=text
-        )
         parameters = html_call(markup, chat_id=chat_id, message_id=message_id, text=text)
-        await _translated(lambda: self.session.call_json(self.bot, call, parameters))
+        await _translated(lambda: self.session.call_json(self.bot, EDIT_MESSAGE_TEXT, parameters))
 
     async def answer_callback(self, callback_id: str, text: str | None) -> None:
         await _translated(lambda: self.bot.answer_callback_query(callback_id, text=text))
