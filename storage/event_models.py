@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -244,6 +245,27 @@ class OutboxMessage(Base):
     """
 
     __tablename__ = "outbox"
+    # Delivered messages stay (``/deleteme`` scrubs them), so the sender's queries read only
+    # these indexes of the unsent ones: the next due message, and a chat's pending retries.
+    # Without them each message sent scanned every queued one and the history (bench/outbox.py).
+    __table_args__ = (
+        Index(
+            "ix_outbox_unsent_due",
+            "channel",
+            "not_before",
+            "id",
+            sqlite_where=text("sent_at IS NULL"),
+            postgresql_where=text("sent_at IS NULL"),
+        ),
+        Index(
+            "ix_outbox_unsent_chat",
+            "channel",
+            "chat_id",
+            "id",
+            sqlite_where=text("sent_at IS NULL"),
+            postgresql_where=text("sent_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     participant_id: Mapped[int] = mapped_column(

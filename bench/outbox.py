@@ -1,0 +1,128 @@
+"""The outbox under a wave of queued messages, with the delivered history an event leaves.
+
+Scheduling a day's meetings queues confirmations, calendar files and feedback questions for
+everyone involved, and an announcement to every participant would queue one message each.
+The Telegram sender then leases them one at a time (``OutboxRepository.lease_next``),
+sends, and records each as sent (``mark_sent``), while everyone else's updates wait for the
+same event loop and, on SQLite, the same writer. Delivered messages stay in the table
+(``/deleteme`` scrubs them), so the queries that find the next message must grow neither
+with the queue nor with the history. This measures those queries as the sender runs them,
+without Telegram: the time per message, for ``--recipients`` queued messages (one per
+person) on top of ``--history`` delivered ones, with ``--busy`` chats held back (the
+per-chat rate limit) as while sending. Run by hand::
+
+    python -m bench.outbox                            # SQLite, history 0 / 20,000 / 100,000
+    python -m bench.outbox --database postgresql+asyncpg://postgres@127.0.0.1:5432/test
+
+A PostgreSQL server given with --database gets a database of its own, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import insert, select
+
+from bot.app import build_app
+from bot.config import Settings
+from storage.event_models import OutboxMessage
+from storage.models import Participant
+from storage.outbox import OutboxRepository
+from tests.databases import temporary_database
+
+CHANNEL = "telegram"
+LEASE = timedelta(minutes=10)
+PAYLOAD = {"replies": [{"text": "The programme of Thursday has changed: see /agenda."}]}
+
+
+@contextlib.asynccontextmanager
+async def database(url: str | None) -> AsyncIterator[str]:
+    """A disposable database: a temporary SQLite file, or one made on the given server."""
+    with tempfile.TemporaryDirectory() as folder:
+        if url is None:
+            yield f"sqlite+aiosqlite:///{Path(folder) / 'outbox.db'}"
+            return
+        os.environ["TEST_DATABASE_URL"] = url  # where temporary_database makes its own
+        async with temporary_database("postgresql", Path(folder)) as made:
+            yield made
+
+
+async def run(url: str, recipients: int, history: int, busy: int, sample: int) -> list[float]:
+    """Milliseconds per lease-and-mark of the first ``sample`` queued messages."""
+    app = await build_app(Settings(database_url=url, _env_file=None))
+    try:
+        sessions = app.core.sessions
+        sent = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+        async with sessions() as session, session.begin():
+            await session.execute(insert(Participant), [
+                {"channel": CHANNEL, "external_id": str(i), "chat_id": str(i), "locale": "en",
+                 "active": True, "created_at": sent, "updated_at": sent}
+                for i in range(recipients)
+            ])  # fmt: skip
+            ids = (await session.scalars(select(Participant.id).order_by(Participant.id))).all()
+            for first in range(0, history, 10_000):
+                await session.execute(insert(OutboxMessage), [
+                    {"participant_id": ids[i % recipients], "channel": CHANNEL,
+                     "chat_id": str(i % recipients), "payload": PAYLOAD, "created_at": sent,
+                     "not_before": sent, "sent_at": sent, "attempts": 1}
+                    for i in range(first, min(history, first + 10_000))
+                ])  # fmt: skip
+            now = datetime.now(UTC)
+            await session.execute(insert(OutboxMessage), [
+                {"participant_id": pid, "channel": CHANNEL, "chat_id": str(i),
+                 "payload": PAYLOAD, "created_at": now, "not_before": now, "attempts": 0}
+                for i, pid in enumerate(ids)
+            ])  # fmt: skip
+        held_back = {str(i) for i in range(busy)}
+        timings = []
+        for _ in range(sample):
+            start = time.perf_counter()
+            async with sessions() as session, session.begin():
+                outbox = OutboxRepository(session)
+                row = await outbox.lease_next(CHANNEL, datetime.now(UTC), LEASE, held_back)
+                assert row is not None, "the queue ran out"
+                message_id = row.id
+            async with sessions() as session, session.begin():
+                await OutboxRepository(session).mark_sent(message_id, datetime.now(UTC))
+            timings.append((time.perf_counter() - start) * 1000)
+        return timings
+    finally:
+        await app.close()
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    print(f"{args.recipients} queued, {args.busy} chats held back; ms per message")
+    print(f"{'history':>8} {'p50':>7} {'p95':>7} {'max':>7}")
+    for history in args.history:
+        async with database(args.database) as url:
+            timings = await run(url, args.recipients, history, args.busy, args.sample)
+        ordered = sorted(timings)
+        p95 = ordered[int(0.95 * (len(ordered) - 1))]
+        print(f"{history:>8} {statistics.median(ordered):7.2f} {p95:7.2f} {ordered[-1]:7.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipients", type=int, default=2000)
+    parser.add_argument(
+        "--history", type=int, nargs="+", default=[0, 20_000, 100_000],
+        help="delivered messages already in the table (one run each)",
+    )  # fmt: skip
+    parser.add_argument("--busy", type=int, default=30, help="chats held back by the rate limit")
+    parser.add_argument("--sample", type=int, default=300, help="messages timed per run")
+    parser.add_argument("--database", help="a PostgreSQL URL; SQLite when left out")
+    args = parser.parse_args()
+    asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()
