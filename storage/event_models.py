@@ -125,7 +125,11 @@ class MeetingRequest(Base):
     """One participant asking another for a meeting at an event; at most one per pair."""
 
     __tablename__ = "meeting_requests"
-    __table_args__ = (UniqueConstraint("event_id", "requester_id", "invitee_id"),)
+    __table_args__ = (
+        UniqueConstraint("event_id", "requester_id", "invitee_id"),
+        # The maintenance sweep, every minute: due pending requests without reading them all.
+        Index("ix_meeting_requests_status_expires_at", "status", "expires_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
@@ -162,8 +166,13 @@ class Meeting(Base):
         ForeignKey("meeting_requests.id", ondelete="CASCADE"), unique=True
     )
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
-    first_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
-    second_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
+    # Indexed: a person's meetings (/agenda, /mydata, /deleteme and its cascade).
+    first_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
+    second_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
     slot_id: Mapped[int | None] = mapped_column(ForeignKey("slots.id", ondelete="SET NULL"))
     place_id: Mapped[int | None] = mapped_column(ForeignKey("places.id", ondelete="SET NULL"))
     # scheduled | unscheduled (no free slot yet) | cancelled
@@ -230,7 +239,7 @@ class MeetingFeedback(Base):
         ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True
     )
     participant_id: Mapped[int] = mapped_column(
-        ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True
+        ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     took_place: Mapped[bool] = mapped_column(Boolean)
     answered_at: Mapped[datetime] = mapped_column(default=utcnow)
