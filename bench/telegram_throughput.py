@@ -28,6 +28,10 @@ server; throughput counts an update when its last message has arrived.
 Phases: start the bots; set up every user; warm up; (a) saturated throughput: enqueue
 ``--updates`` updates across ``--users`` users at once and time until all are answered;
 (b) latency: offer ``--rate`` updates/s for ``--duration`` s to another ``--users`` users.
+The default 40 s is long enough for each bot's own periodic pauses to weigh on its p99
+every time: in 10 s, a bare aiogram echo bot's full garbage collections (80–220 ms, a few
+seconds apart) fell into its slices in some rounds and not in others, and its p99 swung
+from 13 to 160 ms (docs/benchmarks.md).
 A framework's bots run at once, each on its own fake server, and take turns: each phase is
 cut into ``--slices`` parts and each bot gets one part in turn, so that the host's changing
 speed weighs on all of them alike.
@@ -316,7 +320,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="folder for each offered-rate phase's latencies (send time, latency in ms)",
     )
     parser.add_argument("--rate", type=float, default=200.0, help="offered updates/s")
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds at --rate")
+    parser.add_argument("--duration", type=float, default=40.0, help="seconds at --rate")
     parser.add_argument("--users", type=int, default=200, help="users per phase")
     parser.add_argument("--warmup", type=int, default=600, help="updates in the warm-up")
     parser.add_argument("--rounds", type=int, default=1, help="repeat everything N times")
