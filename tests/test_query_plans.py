@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench.matchmaking import populate
 from bot.app import App
-from storage.event_models import Meeting, MeetingRequest, OutboxMessage
+from storage.event_models import Meeting, MeetingFeedback, MeetingRequest, OutboxMessage
 from storage.matchmaking import MatchmakingRepository
 from storage.models import utcnow
 from storage.outbox import OutboxRepository
@@ -49,7 +49,8 @@ async def plans_of(
     postgresql = app.engine.dialect.name == "postgresql"
     async with app.engine.connect() as connection:
         if postgresql:
-            await connection.exec_driver_sql("SET enable_seqscan = off")
+            # For this transaction only (the connection goes back to the pool afterwards).
+            await connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
         for statement, parameters in statements:
             explain = "EXPLAIN" if postgresql else "EXPLAIN QUERY PLAN"
             rows = await connection.exec_driver_sql(f"{explain} {statement}", parameters)
@@ -128,6 +129,11 @@ async def test_a_persons_meetings_and_feedback_are_found_by_index(app: App) -> N
              "created_at": now, "updated_at": now}
             for rid, a, b in requests
         ])  # fmt: skip
+        meetings = (await session.execute(select(Meeting.id, Meeting.first_id))).all()
+        await session.execute(insert(MeetingFeedback), [
+            {"meeting_id": mid, "participant_id": first, "took_place": True, "answered_at": now}
+            for mid, first in meetings
+        ])  # fmt: skip
     async with app.engine.connect() as connection:
         await connection.exec_driver_sql("ANALYZE")
         await connection.commit()
@@ -140,7 +146,7 @@ async def test_a_persons_meetings_and_feedback_are_found_by_index(app: App) -> N
         assert len(await PersonalData(session).meetings(person)) == 20
 
     async def feedback(session: AsyncSession) -> None:
-        await PersonalData(session).feedback(person)
+        assert len(await PersonalData(session).feedback(person)) == 10  # their own requests
 
     for action in (agenda, export):
         plans = await plans_of(app, "meetings", action)

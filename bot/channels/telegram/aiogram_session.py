@@ -100,9 +100,11 @@ class JsonAiohttpSession(AiohttpSession):
         For parameters the caller holds as Bot API JSON (Ponte's replies, keyboards
         included): aiogram's field-by-field preparation — a model dump, then a walk over
         every button — was about 6% of Ponte's CPU per update (docs/benchmarks.md).
-        ``method`` only names the call, reads its answer and is what errors report: its
-        fields are not read, so one instance (``model_construct`` with placeholder values) can
-        serve every call. Bot defaults are not applied and session middlewares do not run. Errors, time-outs and response parsing are aiogram's.
+        ``method`` only names the call, reads its answer and is what errors report, so one
+        instance (``model_construct`` with placeholder values) can serve every call: its
+        fields are read only by aiogram's flood-control error, which names a ``chat_id``
+        when it is set (a placeholder ``0`` is left out). Bot defaults are not applied and
+        session middlewares do not run. Errors, time-outs and response parsing are aiogram's.
         """
         return await self._post(bot, method, self.json_dumps(parameters).encode(), None)
 
