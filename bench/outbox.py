@@ -12,21 +12,20 @@ person) on top of ``--history`` delivered ones, with ``--busy`` chats held back 
 per-chat rate limit) as while sending. Run by hand::
 
     python -m bench.outbox                            # SQLite, history 0 / 20,000 / 100,000
-    python -m bench.outbox --database postgresql+asyncpg://postgres@127.0.0.1:5432/test
+    TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/test \
+        python -m bench.outbox --database postgresql
 
-A PostgreSQL server given with --database gets a database of its own, dropped afterwards.
+As in bench/matchmaking.py, the benchmark makes its own database (a temporary SQLite file,
+or a database on the server ``TEST_DATABASE_URL`` names) and drops it afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import os
 import statistics
 import tempfile
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -42,18 +41,6 @@ from tests.databases import temporary_database
 CHANNEL = "telegram"
 LEASE = timedelta(minutes=10)
 PAYLOAD = {"replies": [{"text": "The programme of Thursday has changed: see /agenda."}]}
-
-
-@contextlib.asynccontextmanager
-async def database(url: str | None) -> AsyncIterator[str]:
-    """A disposable database: a temporary SQLite file, or one made on the given server."""
-    with tempfile.TemporaryDirectory() as folder:
-        if url is None:
-            yield f"sqlite+aiosqlite:///{Path(folder) / 'outbox.db'}"
-            return
-        os.environ["TEST_DATABASE_URL"] = url  # where temporary_database makes its own
-        async with temporary_database("postgresql", Path(folder)) as made:
-            yield made
 
 
 async def run(url: str, recipients: int, history: int, busy: int, sample: int) -> list[float]:
@@ -103,8 +90,9 @@ async def main_async(args: argparse.Namespace) -> None:
     print(f"{args.recipients} queued, {args.busy} chats held back; ms per message")
     print(f"{'history':>8} {'p50':>7} {'p95':>7} {'max':>7}")
     for history in args.history:
-        async with database(args.database) as url:
-            timings = await run(url, args.recipients, history, args.busy, args.sample)
+        with tempfile.TemporaryDirectory() as folder:
+            async with temporary_database(args.database, Path(folder)) as url:
+                timings = await run(url, args.recipients, history, args.busy, args.sample)
         ordered = sorted(timings)
         p95 = ordered[int(0.95 * (len(ordered) - 1))]
         print(f"{history:>8} {statistics.median(ordered):7.2f} {p95:7.2f} {ordered[-1]:7.2f}")
@@ -119,7 +107,7 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--busy", type=int, default=30, help="chats held back by the rate limit")
     parser.add_argument("--sample", type=int, default=300, help="messages timed per run")
-    parser.add_argument("--database", help="a PostgreSQL URL; SQLite when left out")
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     args = parser.parse_args()
     asyncio.run(main_async(args))
 

@@ -245,6 +245,12 @@ class MeetingFeedback(Base):
     answered_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+def _unsent_index(name: str, *columns: str) -> Index:
+    """An index of the outbox rows not yet sent (partial, on both databases)."""
+    unsent = text("sent_at IS NULL")
+    return Index(name, *columns, sqlite_where=unsent, postgresql_where=unsent)
+
+
 class OutboxMessage(Base):
     """A message for someone other than the person who acted, written in the same
     transaction as the change it reports, and delivered by the channel's sender.
@@ -258,22 +264,8 @@ class OutboxMessage(Base):
     # these indexes of the unsent ones: the next due message, and a chat's pending retries.
     # Without them each message sent scanned every queued one and the history (bench/outbox.py).
     __table_args__ = (
-        Index(
-            "ix_outbox_unsent_due",
-            "channel",
-            "not_before",
-            "id",
-            sqlite_where=text("sent_at IS NULL"),
-            postgresql_where=text("sent_at IS NULL"),
-        ),
-        Index(
-            "ix_outbox_unsent_chat",
-            "channel",
-            "chat_id",
-            "id",
-            sqlite_where=text("sent_at IS NULL"),
-            postgresql_where=text("sent_at IS NULL"),
-        ),
+        _unsent_index("ix_outbox_unsent_due", "channel", "not_before", "id"),
+        _unsent_index("ix_outbox_unsent_chat", "channel", "chat_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
