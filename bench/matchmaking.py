@@ -96,7 +96,7 @@ async def populate(core: Core, participants: int, slots: int, places: int) -> tu
         event = Event(
             code="bench", names={"en": "Benchmark day"}, mode="online", time_zone="Europe/Rome",
             starts_on=NOW.date(), ends_on=NOW.date(), registration_deadline=NOW + timedelta(days=30),
-            meeting_minutes=20, max_pending_requests=10_000, request_ttl_hours=48,
+            meeting_minutes=20, max_pending_requests=10_000, request_ttl_hours=48, created_at=NOW,
         )  # fmt: skip
         session.add(event)
         await session.flush()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.clock import Clock, system_clock
 from bot.config import Settings
 from handlers.router import Core
 from storage import migrate
@@ -21,6 +22,7 @@ class App:
     """A running Ponte: its engine, session factory and core."""
 
     settings: Settings
+    clock: Clock
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     core: Core
@@ -42,8 +44,8 @@ async def prepare_database(engine: AsyncEngine, settings: Settings) -> None:
     )
 
 
-async def build_app(settings: Settings) -> App:
-    """Open the database, bring it up to date and build the core."""
+async def build_app(settings: Settings, *, clock: Clock = system_clock) -> App:
+    """Open the database, bring it up to date and build the core, running on ``clock``."""
     engine = create_engine(settings.database_url)
     try:
         await prepare_database(engine, settings)
@@ -51,6 +53,6 @@ async def build_app(settings: Settings) -> App:
         await engine.dispose()
         raise
     sessions = create_sessionmaker(engine)
-    core = Core(sessions)
+    core = Core(sessions, clock=clock)
     await core.load_taxonomy()
-    return App(settings=settings, engine=engine, sessions=sessions, core=core)
+    return App(settings=settings, clock=clock, engine=engine, sessions=sessions, core=core)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 
 from sqlalchemy import select
@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import App, prepare_database
+from bot.clock import system_clock
 from bot.config import Settings
 from bot.event_links import deep_link, write_qr_png
 from handlers.i18n import negotiate_locale, translator
@@ -80,7 +81,7 @@ async def _import(sessions: async_sessionmaker[AsyncSession], file: Path) -> int
     spec = await asyncio.to_thread(read_event_file, file)
     try:
         async with sessions() as session, session.begin():
-            result = await import_event(session, spec)
+            result = await import_event(session, spec, system_clock())
     except IntegrityError as exc:
         # The database refused the change as a whole (nothing was imported): most often a
         # slot moved or lengthened onto a time when one of its people has another meeting.
@@ -161,12 +162,10 @@ async def _qr(
     return 0
 
 
-async def offer_demo(
-    app: App, language_hint: str | None = None, now: datetime | None = None
-) -> None:
+async def offer_demo(app: App, language_hint: str | None = None) -> None:
     """Seed the demo event into an empty database, or move it forward once it has gone
-    stale; tell (on stderr) how to join it."""
-    now = now or datetime.now(UTC)
+    stale (by the app's clock); tell (on stderr) how to join it."""
+    now = app.clock()
     try:
         async with app.sessions() as session, session.begin():
             await seed_demo(session, now.astimezone(UTC).date())

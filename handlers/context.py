@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.directory import Directory
 from handlers.i18n import Translator, translator
 from handlers.replies import Button, Document, Notice, Reply, Response
-from storage.models import ConversationState, Participant, utcnow
+from storage.models import ConversationState, Participant
 from storage.repositories import ParticipantRepository, TaxonomyRepository
 
 Rows = tuple[tuple[Button, ...], ...]
@@ -39,8 +39,9 @@ class Turn:
     state: ConversationState
     people: ParticipantRepository
     taxonomy: TaxonomyRepository
+    now: datetime
+    """The turn's one "now", from the core's clock: every time the turn writes or compares."""
     areas: tuple[AreaOption, ...] = ()
-    now: datetime = field(default_factory=utcnow)
     response: Response = field(default_factory=Response)
     directory: Directory = field(default_factory=Directory)
     created: bool = False

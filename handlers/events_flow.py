@@ -56,7 +56,7 @@ async def join_by_code(turn: Turn, code: str) -> None:
             )
         )
         return
-    joined = await repo.join(turn.participant, event)
+    joined = await repo.join(turn.participant, event, turn.now)
     turn.profiles_changed = turn.profiles_changed or joined
     status = (
         t.gettext("You are now registered for this event.")

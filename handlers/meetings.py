@@ -146,7 +146,9 @@ async def _plan_feedback(turn: Turn, meeting: Meeting) -> None:
             ),
         )
         due = meeting.slot.ends_at + FEEDBACK_DELAY
-        queued = outbox.queue(person, reply_to_payload(question), topic=topic, not_before=due)
+        queued = outbox.queue(
+            person, reply_to_payload(question), turn.now, topic=topic, not_before=due
+        )
         turn.outbox_written = turn.outbox_written or queued
 
 
@@ -188,7 +190,7 @@ async def on_meeting_button(turn: Turn, value: str) -> None:
 
 async def cancel(turn: Turn, meeting: Meeting, repo: MatchmakingRepository) -> None:
     """Cancel and tell both sides, each with a cancellation for their calendar."""
-    await repo.cancel(meeting)
+    await repo.cancel(meeting, turn.now)
     await OutboxRepository(turn.session).withdraw(f"feedback:{meeting.id}")
     canceller = turn.participant
 
@@ -215,7 +217,7 @@ async def cancel_everything_of(turn: Turn) -> None:
     me = turn.participant.id
     for meeting in await repo.meetings_of(me):
         partner = meeting.partner_of(me)
-        await repo.cancel(meeting)
+        await repo.cancel(meeting, turn.now)
         await OutboxRepository(turn.session).withdraw(f"feedback:{meeting.id}")
         t = reader(partner)
         text = fmt(t.gettext("{name} cancelled your meeting."), name=turn.participant.name or "")
@@ -223,7 +225,7 @@ async def cancel_everything_of(turn: Turn) -> None:
         notify(
             turn, partner, Reply(text + "\n" + when_text(meeting, partner, t), document=calendar)
         )
-    await repo.withdraw_pending_requests(me)
+    await repo.withdraw_pending_requests(me, turn.now)
 
 
 async def another_time(turn: Turn, meeting: Meeting, repo: MatchmakingRepository) -> None:
@@ -257,7 +259,7 @@ async def on_feedback_button(turn: Turn, value: str) -> None:
     ):
         turn.say(t.gettext(STALE))
         return
-    await repo.record_feedback(meeting, turn.participant.id, answer == "y")
+    await repo.record_feedback(meeting, turn.participant.id, answer == "y", turn.now)
     turn.say(
         t.gettext("Thank you! The organisers will use this to plan better meetings."), edit=True
     )

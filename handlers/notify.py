@@ -63,6 +63,6 @@ def notify(
 ) -> None:
     """Queue ``reply`` (already written in the recipient's language) for ``recipient``."""
     queued = OutboxRepository(turn.session).queue(
-        recipient, reply_to_payload(reply), topic=topic, not_before=not_before
+        recipient, reply_to_payload(reply), turn.now, topic=topic, not_before=not_before
     )
     turn.outbox_written = turn.outbox_written or queued

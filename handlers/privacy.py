@@ -57,7 +57,11 @@ class ConsentField(Field):
     async def on_choice(self, turn: Turn, value: str) -> Answer:
         if value == "agree":
             await turn.people.record_consent(
-                turn.participant, PRIVACY_PURPOSE, PRIVACY_NOTICE_VERSION, turn.participant.locale
+                turn.participant,
+                PRIVACY_PURPOSE,
+                PRIVACY_NOTICE_VERSION,
+                turn.participant.locale,
+                turn.now,
             )
             return Outcome.DONE
         if value == "decline":

@@ -107,7 +107,7 @@ async def _send(turn: Turn, note: str | None) -> None:
         return
     invitee, event = checked
     expires = turn.now + timedelta(hours=event.request_ttl_hours)
-    request = await repo.add_request(event, turn.participant, invitee, note, expires)
+    request = await repo.add_request(event, turn.participant, invitee, note, turn.now, expires)
     if request is None:
         turn.say(
             fmt(t.gettext("You have already asked {name} for a meeting."), name=invitee.name or "")
@@ -275,7 +275,7 @@ def _answerable(turn: Turn, request: MeetingRequest) -> bool:
     other side through the outbox.
     """
     if request.status == "pending" and request.expires_at <= turn.now:
-        queued = _lapse(turn.session, request, present=turn.participant)
+        queued = _lapse(turn.session, request, turn.now, present=turn.participant)
         turn.outbox_written = turn.outbox_written or queued
     if request.status != "pending":
         turn.say(turn.t.gettext(_ALREADY[request.status]))
@@ -295,7 +295,7 @@ async def accept(turn: Turn, request: MeetingRequest, *, acting: Participant) ->
     """Accept: the meeting gets the earliest slot where both are free, and both are told."""
     repo = MatchmakingRepository(turn.session)
     request.status, request.answered_at = "accepted", turn.now
-    meeting = await repo.add_meeting(request)
+    meeting = await repo.add_meeting(request, turn.now)
     if meeting is None:
         already = _ALREADY["accepted"]
         turn.say(turn.t.gettext(already))
@@ -327,12 +327,16 @@ async def expire_due(session: AsyncSession, now: datetime) -> int:
     repo = MatchmakingRepository(session)
     lapsed = await repo.expired_requests(now)
     for request in lapsed:
-        _lapse(session, request)
+        _lapse(session, request, now)
     return len(lapsed)
 
 
 def _lapse(
-    session: AsyncSession, request: MeetingRequest, *, present: Participant | None = None
+    session: AsyncSession,
+    request: MeetingRequest,
+    now: datetime,
+    *,
+    present: Participant | None = None,
 ) -> bool:
     """Mark the request lapsed and tell each side once: ``present`` (the one pressing a
     button on it, if any) is answered directly by the caller, so nothing is queued for them.
@@ -357,7 +361,8 @@ def _lapse(
         t = reader(person)
         reply = Reply(fmt(t.gettext(message), name=other.name or ""))
         queued = (
-            outbox.queue(person, reply_to_payload(reply), topic=request_topic(request)) or queued
+            outbox.queue(person, reply_to_payload(reply), now, topic=request_topic(request))
+            or queued
         )
     return queued
 

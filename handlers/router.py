@@ -53,7 +53,6 @@ from handlers.prompts import (
 from handlers.replies import Reply, Response
 from handlers.validation import Problem
 from storage.db import is_transient_conflict, transaction_gate
-from storage.models import utcnow
 from storage.repositories import ParticipantRepository, TaxonomyRepository
 from storage.writes import turn_transaction
 
@@ -71,7 +70,7 @@ class Core:
         self,
         sessions: async_sessionmaker[AsyncSession],
         *,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Callable[[], datetime],
     ) -> None:
         self.sessions = sessions
         self.clock = clock
@@ -126,7 +125,7 @@ class Core:
         async with self._gate, turn_transaction(self.sessions) as session:
             if isinstance(event, ReachabilityChanged):
                 await ParticipantRepository(session).set_reachable(
-                    event.sender.channel, event.sender.user_id, event.reachable
+                    event.sender.channel, event.sender.user_id, event.reachable, self.clock()
                 )
                 return Response()
             turn = await self._open(session, event.sender)
@@ -135,6 +134,7 @@ class Core:
             if not turn.erased:
                 turn.response.locale = turn.participant.locale
                 turn.response.language_changed = turn.participant.locale != locale
+                _stamp_changes(turn)
         if turn.outbox_written:
             self.outbox_ready.set()  # committed: senders may deliver it now
         if turn.profiles_changed or turn.erased:
@@ -143,8 +143,13 @@ class Core:
 
     async def _open(self, session: AsyncSession, sender: Sender) -> Turn:
         people = ParticipantRepository(session)
+        now = self.clock()
         participant, state, created = await people.open_conversation(
-            sender.channel, sender.user_id, sender.chat_id, negotiate_locale(sender.language_hint)
+            sender.channel,
+            sender.user_id,
+            sender.chat_id,
+            negotiate_locale(sender.language_hint),
+            now,
         )
         if not participant.active:
             participant.active = True  # they are writing to us, so they can be reached again
@@ -155,7 +160,7 @@ class Core:
             people=people,
             taxonomy=TaxonomyRepository(session),
             areas=self.areas,
-            now=self.clock(),
+            now=now,
             created=created,
             directory=self.directory,
         )
@@ -397,3 +402,10 @@ class Core:
         else:
             return False
         return True
+
+
+def _stamp_changes(turn: Turn) -> None:
+    """Set ``updated_at`` of the participant and their state if the turn changed them."""
+    for row in (turn.participant, turn.state):
+        if turn.session.is_modified(row):
+            row.updated_at = turn.now

@@ -189,8 +189,8 @@ async def seed_demo(session: AsyncSession, today: date) -> Event | None:
     """
     if await session.scalar(select(Event.id).limit(1)) is not None:
         return None
-    result = await import_event(session, demo_event_spec(today))
     moment = datetime.combine(today, time(8, 0), UTC)
+    result = await import_event(session, demo_event_spec(today), moment)
     areas = {area.code: area for area in (await session.scalars(select(InterestArea))).all()}
     for number, person in enumerate(DEMO_PEOPLE, start=1):
         participant = await _demo_participant(session, number, person, moment, areas)

@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from storage.models import Base, Participant, utcnow
+from storage.models import Base, Participant
 
 
 def new_meeting_uid() -> str:
@@ -59,7 +59,7 @@ class Event(Base):
     meeting_minutes: Mapped[int] = mapped_column(Integer)
     max_pending_requests: Mapped[int] = mapped_column(Integer, default=10)
     request_ttl_hours: Mapped[int] = mapped_column(Integer, default=48)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime]
 
     slots: Mapped[list[Slot]] = relationship(
         back_populates="event", cascade="all, delete-orphan", order_by="Slot.starts_at"
@@ -116,7 +116,7 @@ class EventRegistration(Base):
     participant_id: Mapped[int] = mapped_column(
         ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True, index=True
     )
-    joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+    joined_at: Mapped[datetime]
 
     event: Mapped[Event] = relationship(lazy="joined")
 
@@ -142,7 +142,7 @@ class MeetingRequest(Base):
     note: Mapped[str | None] = mapped_column(Text)
     # pending → accepted | declined | expired | withdrawn
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     answered_at: Mapped[datetime | None]
 
@@ -179,8 +179,8 @@ class Meeting(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     uid: Mapped[str] = mapped_column(String(120), unique=True, default=new_meeting_uid)
     sequence: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
 
     slot: Mapped[Slot | None] = relationship(lazy="joined")
     place: Mapped[Place | None] = relationship(lazy="joined")
@@ -242,7 +242,7 @@ class MeetingFeedback(Base):
         ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     took_place: Mapped[bool] = mapped_column(Boolean)
-    answered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[datetime]
 
 
 def _unsent_index(name: str, *columns: str) -> Index:
@@ -276,8 +276,8 @@ class OutboxMessage(Base):
     chat_id: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     topic: Mapped[str | None] = mapped_column(String(64), index=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    not_before: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created_at: Mapped[datetime]
+    not_before: Mapped[datetime] = mapped_column(index=True)
     sent_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)

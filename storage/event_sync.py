@@ -80,8 +80,9 @@ async def _load(session: AsyncSession, code: str) -> Event | None:
     )
 
 
-async def import_event(session: AsyncSession, spec: EventSpec) -> ImportResult:
-    """Create the event ``spec`` describes, or update the event with its code.
+async def import_event(session: AsyncSession, spec: EventSpec, now: datetime) -> ImportResult:
+    """Create the event ``spec`` describes (created at ``now``), or update the event with its
+    code.
 
     Slots are matched by start time and places by label: new ones are added, changed ones
     updated in place, and ones no longer in the spec removed, unless a meeting that is not
@@ -91,7 +92,7 @@ async def import_event(session: AsyncSession, spec: EventSpec) -> ImportResult:
     event = await _load(session, spec.code)
     created = event is None
     if event is None:
-        event = Event(code=spec.code, slots=[], places=[])
+        event = Event(code=spec.code, slots=[], places=[], created_at=now)
         session.add(event)
     wanted_slots = {slot.starts_at: slot.ends_at for slot in spec.slots}
     wanted_places = {place.label: (position, place) for position, place in enumerate(spec.places)}

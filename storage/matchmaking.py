@@ -21,7 +21,7 @@ from storage.event_models import (
     Place,
     Slot,
 )
-from storage.models import Participant, ParticipantInterest, utcnow
+from storage.models import Participant, ParticipantInterest
 
 OPEN_MEETING = ("scheduled", "unscheduled")
 
@@ -42,13 +42,13 @@ class MatchmakingRepository:
         """The event with id ``event_id``."""
         return await self.session.get(Event, event_id)
 
-    async def join(self, participant: Participant, event: Event) -> bool:
-        """Register ``participant`` into ``event``; ``False`` when already there."""
+    async def join(self, participant: Participant, event: Event, now: datetime) -> bool:
+        """Register ``participant`` into ``event`` at ``now``; ``False`` when already there."""
         dialect = self.session.get_bind().dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         result = await self.session.execute(
             insert(EventRegistration)
-            .values(event_id=event.id, participant_id=participant.id, joined_at=utcnow())
+            .values(event_id=event.id, participant_id=participant.id, joined_at=now)
             .on_conflict_do_nothing(index_elements=["event_id", "participant_id"])
         )
         return getattr(result, "rowcount", 0) == 1
@@ -149,12 +149,12 @@ class MatchmakingRepository:
 
     async def add_request(
         self, event: Event, requester: Participant, invitee: Participant, note: str | None,
-        expires_at: datetime,
+        now: datetime, expires_at: datetime,
     ) -> MeetingRequest | None:  # fmt: skip
         """Create a pending request; ``None`` if one between the two exists already."""
         request = MeetingRequest(
             event_id=event.id, requester_id=requester.id, invitee_id=invitee.id, note=note,
-            status="pending", created_at=utcnow(), expires_at=expires_at,
+            status="pending", created_at=now, expires_at=expires_at,
         )  # fmt: skip
         try:
             async with self.session.begin_nested():
@@ -183,12 +183,12 @@ class MatchmakingRepository:
             query = query.with_for_update(of=Meeting)
         return await self.session.scalar(query)
 
-    async def add_meeting(self, request: MeetingRequest) -> Meeting | None:
+    async def add_meeting(self, request: MeetingRequest, now: datetime) -> Meeting | None:
         """The meeting an accepted request becomes; ``None`` if it exists already."""
         meeting = Meeting(
             request_id=request.id, event_id=request.event_id, first_id=request.requester_id,
             second_id=request.invitee_id, status="unscheduled",
-            sequence=0,
+            sequence=0, created_at=now, updated_at=now,
         )  # fmt: skip
         try:
             async with self.session.begin_nested():
@@ -216,7 +216,7 @@ class MatchmakingRepository:
             for place_id in places[shift:] + places[:shift]:
                 try:
                     async with self.session.begin_nested():
-                        await self._seat(meeting_id, people, slot, place_id)
+                        await self._seat(meeting_id, people, slot, place_id, now)
                 except IntegrityError:
                     continue
                 await self.session.refresh(meeting)
@@ -224,12 +224,14 @@ class MatchmakingRepository:
         await self.session.refresh(meeting)
         return False
 
-    async def _seat(self, meeting_id: int, people: list[int], slot: Slot, place_id: int) -> None:
+    async def _seat(
+        self, meeting_id: int, people: list[int], slot: Slot, place_id: int, now: datetime
+    ) -> None:
         await self.session.execute(delete(Booking).where(Booking.meeting_id == meeting_id))
         await self.session.execute(
             update(Meeting)
             .where(Meeting.id == meeting_id)
-            .values(slot_id=slot.id, place_id=place_id, status="scheduled", updated_at=utcnow())
+            .values(slot_id=slot.id, place_id=place_id, status="scheduled", updated_at=now)
         )
         for participant_id in people:
             await self.session.execute(
@@ -270,7 +272,7 @@ class MatchmakingRepository:
         )
         return list(rows.all())
 
-    async def cancel(self, meeting: Meeting) -> None:
+    async def cancel(self, meeting: Meeting, now: datetime) -> None:
         """Cancel the meeting and free its seat; its time stays known for the messages."""
         await self.session.execute(delete(Booking).where(Booking.meeting_id == meeting.id))
         await self.session.execute(
@@ -280,7 +282,7 @@ class MatchmakingRepository:
                 place_id=None,
                 status="cancelled",
                 sequence=Meeting.sequence + 1,
-                updated_at=utcnow(),
+                updated_at=now,
             )
         )
         await self.session.refresh(meeting)
@@ -303,20 +305,23 @@ class MatchmakingRepository:
         return await self.meetings_of(participant_id)
 
     async def record_feedback(
-        self, meeting: Meeting, participant_id: int, took_place: bool
+        self, meeting: Meeting, participant_id: int, took_place: bool, now: datetime
     ) -> None:
         """Store (or change) one side's answer to "did the meeting take place?"."""
         existing = await self.session.get(MeetingFeedback, (meeting.id, participant_id))
         if existing is None:
             self.session.add(
                 MeetingFeedback(
-                    meeting_id=meeting.id, participant_id=participant_id, took_place=took_place
+                    meeting_id=meeting.id,
+                    participant_id=participant_id,
+                    took_place=took_place,
+                    answered_at=now,
                 )
             )
         else:
-            existing.took_place, existing.answered_at = took_place, utcnow()
+            existing.took_place, existing.answered_at = took_place, now
 
-    async def withdraw_pending_requests(self, participant_id: int) -> None:
+    async def withdraw_pending_requests(self, participant_id: int, now: datetime) -> None:
         """Withdraw every pending request to or from the participant."""
         await self.session.execute(
             update(MeetingRequest)
@@ -327,5 +332,5 @@ class MatchmakingRepository:
                     MeetingRequest.invitee_id == participant_id,
                 ),
             )
-            .values(status="withdrawn", answered_at=utcnow())
+            .values(status="withdrawn", answered_at=now)
         )

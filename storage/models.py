@@ -1,4 +1,8 @@
-"""ORM models. Every timestamp is stored as timezone-aware UTC."""
+"""ORM models. Every timestamp is stored as timezone-aware UTC.
+
+No column defaults to "now": every time is given by the caller, from the application's one
+clock, so that tests (and anything else) can set the time.
+"""
 
 from __future__ import annotations
 
@@ -27,11 +31,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware, in UTC."""
-    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -97,8 +96,8 @@ class Participant(Base):
     interpreter_needed: Mapped[bool | None] = mapped_column(Boolean)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     registered_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
 
     interests: Mapped[list[ParticipantInterest]] = relationship(
         back_populates="participant", cascade="all, delete-orphan", passive_deletes=True
@@ -151,7 +150,7 @@ class ConsentRecord(Base):
     purpose: Mapped[str] = mapped_column(String(32))
     notice_version: Mapped[str] = mapped_column(String(32))
     locale: Mapped[str] = mapped_column(String(16))
-    given_at: Mapped[datetime] = mapped_column(default=utcnow)
+    given_at: Mapped[datetime]
 
     participant: Mapped[Participant] = relationship(back_populates="consents")
 
@@ -167,6 +166,6 @@ class ConversationState(Base):
     flow: Mapped[str] = mapped_column(String(32), default="idle")
     step: Mapped[str | None] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime]
 
     participant: Mapped[Participant] = relationship(back_populates="conversation")

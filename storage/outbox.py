@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.event_models import OutboxMessage
-from storage.models import Participant, utcnow
+from storage.models import Participant
 
 # Channels with nobody behind them (seeded demo participants): nothing is queued for them.
 SILENT_CHANNELS = frozenset({"demo"})
@@ -29,11 +29,13 @@ class OutboxRepository:
         self,
         recipient: Participant,
         payload: dict[str, Any],
+        now: datetime,
         *,
         topic: str | None = None,
         not_before: datetime | None = None,
     ) -> bool:
-        """Queue ``payload`` for ``recipient``; ``False`` for silent channels."""
+        """Queue ``payload`` for ``recipient`` at ``now``, due at ``not_before`` (default: at
+        once); ``False`` for silent channels."""
         if recipient.channel in SILENT_CHANNELS:
             return False
         self.session.add(
@@ -43,8 +45,8 @@ class OutboxRepository:
                 chat_id=recipient.chat_id,
                 payload=payload,
                 topic=topic,
-                created_at=utcnow(),
-                not_before=not_before or utcnow(),
+                created_at=now,
+                not_before=now if not_before is None else not_before,
             )
         )
         return True
@@ -129,10 +131,10 @@ class OutboxRepository:
         self,
         message_id: int,
         error: str,
-        delay: timedelta,
+        due: datetime,
         payload: dict[str, Any] | None = None,
     ) -> None:
-        """Put a message whose delivery failed back in the queue after ``delay``.
+        """Put a message whose delivery failed back in the queue, due again at ``due``.
 
         ``payload`` replaces the stored one: a sender keeps there which parts of a
         several-message reply already went out, so a retry sends only the rest.
@@ -140,7 +142,7 @@ class OutboxRepository:
         values: dict[str, Any] = {
             "sent_at": None,
             "last_error": error[:500],
-            "not_before": utcnow() + delay,
+            "not_before": due,
         }
         if payload is not None:
             values["payload"] = payload
@@ -148,12 +150,12 @@ class OutboxRepository:
             update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values)
         )
 
-    async def give_up(self, message_id: int, error: str) -> None:
-        """Record why a message will never be delivered; it is marked as handled."""
+    async def give_up(self, message_id: int, error: str, now: datetime) -> None:
+        """Record at ``now`` why a message will never be delivered; it is marked as handled."""
         await self.session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id)
-            .values(last_error=error[:500], sent_at=utcnow())
+            .values(last_error=error[:500], sent_at=now)
         )
 
     async def next_due(self, channel: str, exclude_chats: Collection[str] = ()) -> datetime | None:

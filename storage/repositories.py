@@ -24,7 +24,6 @@ from storage.models import (
     InterestArea,
     Participant,
     ParticipantInterest,
-    utcnow,
 )
 
 # Built once: composing a statement costs more than running it on SQLite, and this one runs
@@ -62,7 +61,7 @@ class ParticipantRepository:
         return await self.session.scalar(query)
 
     async def get_or_create(
-        self, channel: str, external_id: str, chat_id: str, locale: str
+        self, channel: str, external_id: str, chat_id: str, locale: str, now: datetime
     ) -> tuple[Participant, bool]:
         """Return the participant (row-locked) and whether it was created just now."""
         participant = await self.find(channel, external_id, lock=True)
@@ -81,8 +80,8 @@ class ParticipantRepository:
                 chat_id=chat_id,
                 locale=locale,
                 active=True,
-                created_at=utcnow(),
-                updated_at=utcnow(),
+                created_at=now,
+                updated_at=now,
             )
             .on_conflict_do_nothing(index_elements=["channel", "external_id"])
         )
@@ -94,7 +93,7 @@ class ParticipantRepository:
         return participant, created
 
     async def open_conversation(
-        self, channel: str, external_id: str, chat_id: str, locale: str
+        self, channel: str, external_id: str, chat_id: str, locale: str, now: datetime
     ) -> tuple[Participant, ConversationState, bool]:
         """The participant (row-locked), their conversation state and whether they are new.
 
@@ -104,29 +103,35 @@ class ParticipantRepository:
         parameters = {"channel": channel, "external_id": external_id}
         row = (await self.session.execute(_OPEN_CONVERSATION, parameters)).first()
         if row is None:
-            participant, created = await self.get_or_create(channel, external_id, chat_id, locale)
-            return participant, await self.state_of(participant), created
+            participant, created = await self.get_or_create(
+                channel, external_id, chat_id, locale, now
+            )
+            return participant, await self.state_of(participant, now), created
         participant, state = row
         if participant.chat_id != chat_id:
             participant.chat_id = chat_id
         if state is None:
-            state = await self.state_of(participant)
+            state = await self.state_of(participant, now)
         return participant, state, False
 
-    async def set_reachable(self, channel: str, external_id: str, reachable: bool) -> bool:
+    async def set_reachable(
+        self, channel: str, external_id: str, reachable: bool, now: datetime
+    ) -> bool:
         """Mark a known participant (un)reachable; ``False`` when there is no such participant."""
         result = await self.session.execute(
             update(Participant)
             .where(Participant.channel == channel, Participant.external_id == external_id)
-            .values(active=reachable, updated_at=utcnow())
+            .values(active=reachable, updated_at=now)
         )
         return bool(getattr(result, "rowcount", 0))
 
-    async def state_of(self, participant: Participant) -> ConversationState:
+    async def state_of(self, participant: Participant, now: datetime) -> ConversationState:
         """The participant's conversation state, created idle when missing."""
         state = await self.session.get(ConversationState, participant.id)
         if state is None:
-            state = ConversationState(participant_id=participant.id, flow="idle", data={})
+            state = ConversationState(
+                participant_id=participant.id, flow="idle", data={}, updated_at=now
+            )
             self.session.add(state)
         return state
 
@@ -156,15 +161,20 @@ class ParticipantRepository:
         )
 
     async def record_consent(
-        self, participant: Participant, purpose: str, notice_version: str, locale: str
+        self,
+        participant: Participant,
+        purpose: str,
+        notice_version: str,
+        locale: str,
+        now: datetime,
     ) -> ConsentRecord:
-        """Store proof that the participant accepted ``notice_version`` just now."""
+        """Store proof that the participant accepted ``notice_version`` at ``now``."""
         record = ConsentRecord(
             participant_id=participant.id,
             purpose=purpose,
             notice_version=notice_version,
             locale=locale,
-            given_at=utcnow(),
+            given_at=now,
         )
         self.session.add(record)
         return record
@@ -216,9 +226,9 @@ class ParticipantRepository:
         )
         return {p.id: p for p in rows.all()}
 
-    async def mark_registered(self, participant: Participant, when: datetime | None = None) -> None:
-        """Record that registration is complete."""
-        participant.registered_at = when or utcnow()
+    async def mark_registered(self, participant: Participant, when: datetime) -> None:
+        """Record that registration was completed at ``when``."""
+        participant.registered_at = when
 
 
 class PersonalData:

@@ -2,16 +2,45 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 
 from bot.app import App, build_app
 from bot.config import Settings
 from tests.databases import PG_SKIP_REASON, postgres_admin_url, temporary_database
+from tests.events_support import Clock
 
 DATABASE_KINDS = ["sqlite", "postgresql"]
+WALL_CLOCK_VARIABLE = "PONTE_TEST_WALL_CLOCK"
+"""Set to an ISO date to run the tests with the machine's clock moved there (tests/test_any_date.py)."""
+
+
+@contextmanager
+def system_clock_as_configured() -> Iterator[None]:
+    """With ``PONTE_TEST_WALL_CLOCK`` set, the system clock reads that date (and ticks on)."""
+    moved_to = os.environ.get(WALL_CLOCK_VARIABLE)
+    if not moved_to:
+        yield
+        return
+    with time_machine.travel(datetime.fromisoformat(moved_to), tick=True):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def wall_clock() -> Iterator[None]:
+    """Every test runs under :func:`system_clock_as_configured`.
+
+    Ponte takes "now" from its injected clock only, so moving the system clock must change
+    nothing: this is how the suite proves that it passes on any date (tests/test_any_date.py).
+    """
+    with system_clock_as_configured():
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -49,9 +78,16 @@ async def sqlite_url(tmp_path: Path) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def app(database_url: str) -> AsyncIterator[App]:
+def clock() -> Clock:
+    """The settable clock every test's Ponte runs on (never the wall clock)."""
+    return Clock()
+
+
+@pytest.fixture
+async def app(database_url: str, clock: Clock) -> AsyncIterator[App]:
     """Ponte, migrated and with its taxonomy loaded, on the parametrised database."""
-    application = await build_app(Settings(database_url=database_url, _env_file=None))
+    settings = Settings(database_url=database_url, _env_file=None)
+    application = await build_app(settings, clock=clock)
     try:
         yield application
     finally:
@@ -59,9 +95,9 @@ async def app(database_url: str) -> AsyncIterator[App]:
 
 
 @pytest.fixture
-async def sqlite_app(sqlite_url: str) -> AsyncIterator[App]:
+async def sqlite_app(sqlite_url: str, clock: Clock) -> AsyncIterator[App]:
     """Ponte on SQLite only."""
-    application = await build_app(Settings(database_url=sqlite_url, _env_file=None))
+    application = await build_app(Settings(database_url=sqlite_url, _env_file=None), clock=clock)
     try:
         yield application
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -23,11 +24,20 @@ NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 @dataclass
 class Clock:
-    """A settable clock for the core."""
+    """A settable clock for Ponte: it says ``now``, which a test sets or advances.
+
+    A ``ticking`` clock moves on with real time from ``now`` (for tests of the senders,
+    whose retries wait real seconds), still starting from the tests' own date rather than
+    the machine's.
+    """
 
     now: datetime = NOW
+    ticking: bool = False
+    started: float = field(default_factory=time.monotonic)
 
     def __call__(self) -> datetime:
+        if self.ticking:
+            return self.now + timedelta(seconds=time.monotonic() - self.started)
         return self.now
 
     def advance(self, **delta: float) -> None:
@@ -56,7 +66,7 @@ async def make_event(
             venue=None if mode == "online" else "Città della Scienza",
             time_zone=time_zone, starts_on=first_slot.date(), ends_on=first_slot.date(),
             registration_deadline=deadline, meeting_minutes=minutes,
-            max_pending_requests=max_pending, request_ttl_hours=48,
+            max_pending_requests=max_pending, request_ttl_hours=48, created_at=NOW,
         )  # fmt: skip
         session.add(event)
         await session.flush()
@@ -114,6 +124,7 @@ async def add_people(
                 website=f"https://{person.user}.example.org", profile="A test participant's profile.",
                 offer=person.offer, seek=person.seek, languages_spoken=["en"],
                 interpreter_needed=False, registered_at=NOW - timedelta(days=1),
+                created_at=NOW - timedelta(days=1), updated_at=NOW - timedelta(days=1),
             )  # fmt: skip
             session.add(participant)
             await session.flush()
@@ -124,7 +135,11 @@ async def add_people(
                 for c in person.areas
             )
             if event_id is not None:
-                session.add(EventRegistration(event_id=event_id, participant_id=participant.id))
+                session.add(
+                    EventRegistration(
+                        event_id=event_id, participant_id=participant.id, joined_at=NOW
+                    )
+                )
             ids[person.user] = participant.id
     return ids
 

@@ -12,6 +12,7 @@ from bot.app import App, build_app
 from bot.channels.telegram.run import Serving, start
 from bot.channels.telegram.runtime import Runtime
 from bot.config import Settings
+from tests.events_support import Clock
 from tests.fake_bot_api import FakeBotApi, SimulatedUser, StoredMessage
 from tests.flows import Person
 
@@ -82,7 +83,7 @@ async def running_bot(
             bot_framework=framework,
             **extra,
         )
-        app = await build_app(settings)
+        app = await build_app(settings, clock=Clock(ticking=True))
         serving = await start(app)
         try:
             yield World(api, app, serving)

@@ -22,7 +22,7 @@ from bot.event_links import deep_link, normalise_username, write_qr_png
 from storage.demo import DEMO_CHANNEL, DEMO_CODE, seed_demo
 from storage.event_models import Event, EventRegistration, Meeting, MeetingRequest, Place, Slot
 from storage.models import ConsentRecord, Participant, ParticipantInterest
-from tests.events_support import Someone, add_people, make_event, slot_and_place
+from tests.events_support import Clock, Someone, add_people, make_event, slot_and_place
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "docs" / "examples" / "event.yaml"
@@ -102,22 +102,24 @@ async def _book_with_demo_person(app: App, person: int, slot_index: int, status:
         assert place is not None and demo is not None
         request = MeetingRequest(
             event_id=event.id, requester_id=person, invitee_id=demo, status="accepted",
-            expires_at=slot.starts_at,
+            created_at=app.clock(), expires_at=slot.starts_at,
         )  # fmt: skip
         session.add(request)
         await session.flush()
         meeting = Meeting(
             request_id=request.id, event_id=event.id, first_id=person, second_id=demo,
             slot_id=slot.id, place_id=place.id, status=status,
+            created_at=app.clock(), updated_at=app.clock(),
         )  # fmt: skip
         session.add(meeting)
         await session.flush()
         return meeting.id
 
 
-async def test_a_stale_demo_moves_forward_and_keeps_real_meetings(app: App) -> None:
+async def test_a_stale_demo_moves_forward_and_keeps_real_meetings(app: App, clock: Clock) -> None:
     seeded = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)  # the demo is on 22-23 March, winter time
-    await offer_demo(app, now=seeded)
+    clock.now = seeded
+    await offer_demo(app)
     real_event = await make_event(app.sessions, code="itcn-2026")
     demo_event = await _event_times(app, DEMO_CODE)
     async with app.sessions() as session:
@@ -129,11 +131,13 @@ async def test_a_stale_demo_moves_forward_and_keeps_real_meetings(app: App) -> N
     real_before = await _event_times(app, "itcn-2026")
 
     deadline = datetime(2026, 3, 21, 17, 0, tzinfo=UTC)  # 18:00 in Rome
-    await offer_demo(app, now=deadline - timedelta(seconds=1))
+    clock.now = deadline - timedelta(seconds=1)
+    await offer_demo(app)
     assert await _event_times(app, DEMO_CODE) == demo_event, "not stale yet"
 
     returning = datetime(2026, 4, 20, 6, 30, tzinfo=UTC)  # a month later, in summer time
-    await offer_demo(app, now=returning)
+    clock.now = returning
+    await offer_demo(app)
     starts_on, ends_on, new_deadline, slots = await _event_times(app, DEMO_CODE)
     first = date(2026, 5, 11)  # three weeks after the return
     assert (starts_on, ends_on) == (first, first + timedelta(days=1))
@@ -160,11 +164,13 @@ async def test_a_stale_demo_moves_forward_and_keeps_real_meetings(app: App) -> N
         assert demo_people == 8
     assert await _event_times(app, "itcn-2026") == real_before, "real events are not touched"
 
-    await offer_demo(app, now=returning + timedelta(days=1))
+    clock.now = returning + timedelta(days=1)
+    await offer_demo(app)
     assert (await _event_times(app, DEMO_CODE))[0] == first, "moved once, not again"
 
     await _book_with_demo_person(app, ids["anna"], 2, "scheduled")  # in the moved grid
-    await offer_demo(app, now=datetime(2026, 6, 1, 9, 0, tzinfo=UTC))
+    clock.now = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+    await offer_demo(app)
     starts_on, _, _, again = await _event_times(app, DEMO_CODE)
     assert starts_on == date(2026, 6, 22)
     assert again[:3] == [*old_slots[:2], moved[0]], "every slot with a meeting stays"
@@ -173,10 +179,13 @@ async def test_a_stale_demo_moves_forward_and_keeps_real_meetings(app: App) -> N
     ], "only the current grid moves, once"
 
 
-async def test_an_event_under_the_demo_code_without_demo_people_is_left_alone(app: App) -> None:
+async def test_an_event_under_the_demo_code_without_demo_people_is_left_alone(
+    app: App, clock: Clock
+) -> None:
     await make_event(app.sessions, code=DEMO_CODE)
     before = await _event_times(app, DEMO_CODE)
-    await offer_demo(app, now=datetime(2027, 6, 1, tzinfo=UTC))
+    clock.now = datetime(2027, 6, 1, tzinfo=UTC)
+    await offer_demo(app)
     assert await _event_times(app, DEMO_CODE) == before
 
 

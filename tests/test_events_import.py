@@ -31,7 +31,7 @@ from storage.event_models import (
     Slot,
 )
 from storage.models import Participant
-from tests.events_support import slot_and_place
+from tests.events_support import NOW, slot_and_place
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
 
@@ -79,7 +79,7 @@ async def test_examples_import(
 ) -> None:
     spec = read_event_file(EXAMPLES / name)
     async with app.sessions() as session, session.begin():
-        result = await import_event(session, spec)
+        result = await import_event(session, spec, NOW)
     assert result.created and result.slots_created == slots and result.places_created == places
     async with app.sessions() as session:
         event = await session.scalar(select(Event).where(Event.code == code))
@@ -94,7 +94,7 @@ async def test_reimport_changes_nothing(app: App) -> None:
     spec = read_event_file(EXAMPLES / "event.yaml")
     for _ in range(2):
         async with app.sessions() as session, session.begin():
-            result = await import_event(session, spec)
+            result = await import_event(session, spec, NOW)
     assert not result.created
     assert (result.slots_created, result.slots_kept, result.slots_removed) == (0, 19, 0)
     assert (result.places_created, result.places_kept, result.places_removed) == (0, 9, 0)
@@ -109,7 +109,7 @@ async def test_slots_follow_daylight_saving_time(app: App, tmp_path: Path) -> No
     sessions.append({"date": "2026-10-25", "start": "02:30", "end": "03:30"})  # ambiguous
     path = write_yaml(tmp_path, base_event(sessions=sessions, end_date="2026-10-25"))
     async with app.sessions() as session, session.begin():
-        await import_event(session, read_event_file(path))
+        await import_event(session, read_event_file(path), NOW)
     async with app.sessions() as session:
         starts = list(await session.scalars(select(Slot.starts_at).order_by(Slot.starts_at)))
     expected = [
@@ -240,7 +240,14 @@ async def add_meeting(app: App, event_code: str, slot_index: int, status: str) -
         event, slot, place = await slot_and_place(session, event_code, slot_index)
         assert place is not None
         people = [
-            Participant(channel="test", external_id=f"p{slot_index}-{n}", chat_id="c", locale="en")
+            Participant(
+                channel="test",
+                external_id=f"p{slot_index}-{n}",
+                chat_id="c",
+                locale="en",
+                created_at=NOW,
+                updated_at=NOW,
+            )
             for n in range(2)
         ]
         session.add_all(people)
@@ -250,6 +257,7 @@ async def add_meeting(app: App, event_code: str, slot_index: int, status: str) -
             requester_id=people[0].id,
             invitee_id=people[1].id,
             status="accepted",
+            created_at=NOW,
             expires_at=datetime(2030, 1, 1, tzinfo=UTC),
         )
         session.add(request)
@@ -263,6 +271,8 @@ async def add_meeting(app: App, event_code: str, slot_index: int, status: str) -
             place_id=place.id,
             status=status,
             uid=f"meeting-{slot_index}@test",
+            created_at=NOW,
+            updated_at=NOW,
         )
         session.add(meeting)
         await session.flush()
@@ -276,13 +286,13 @@ async def test_slots_in_use_are_not_removed(app: App, tmp_path: Path) -> None:
     ]
     async with app.sessions() as session, session.begin():
         await import_event(
-            session, read_event_file(write_yaml(tmp_path, base_event(sessions=two_sessions)))
+            session, read_event_file(write_yaml(tmp_path, base_event(sessions=two_sessions))), NOW
         )
     meeting_id = await add_meeting(app, "test-event", 0, "scheduled")
     shorter = read_event_file(write_yaml(tmp_path, base_event(sessions=two_sessions[1:])))
     with pytest.raises(EventFileError) as error:
         async with app.sessions() as session, session.begin():
-            await import_event(session, shorter)
+            await import_event(session, shorter, NOW)
     message = str(error.value)
     assert "cannot remove slot 2026-12-15 09:00 (Europe/Rome)" in message
     assert "1 meeting(s) are booked there" in message
@@ -292,14 +302,14 @@ async def test_slots_in_use_are_not_removed(app: App, tmp_path: Path) -> None:
     renamed = base_event(sessions=two_sessions, links=["https://meeting.tencent.com/dm/new"])
     with pytest.raises(EventFileError, match="link 'Room 1'"):
         async with app.sessions() as session, session.begin():
-            await import_event(session, read_event_file(write_yaml(tmp_path, renamed)))
+            await import_event(session, read_event_file(write_yaml(tmp_path, renamed)), NOW)
 
     async with app.sessions() as session, session.begin():
         meeting = await session.get(Meeting, meeting_id)
         assert meeting is not None
         meeting.status = "cancelled"
     async with app.sessions() as session, session.begin():
-        result = await import_event(session, shorter)
+        result = await import_event(session, shorter, NOW)
     assert (result.slots_created, result.slots_kept, result.slots_removed) == (0, 3, 3)
     async with app.sessions() as session:
         meeting = await session.get(Meeting, meeting_id)
@@ -309,7 +319,7 @@ async def test_slots_in_use_are_not_removed(app: App, tmp_path: Path) -> None:
 async def test_export_round_trip(app: App, tmp_path: Path) -> None:
     original = read_event_file(EXAMPLES / "event.yaml")
     async with app.sessions() as session, session.begin():
-        await import_event(session, original)
+        await import_event(session, original, NOW)
     async with app.sessions() as session:
         exported = await export_event(session, "itcn-week-2026")
     path = tmp_path / "exported.yaml"
@@ -329,7 +339,7 @@ async def test_export_round_trip(app: App, tmp_path: Path) -> None:
     ]
     assert [f"{s.end:%H:%M}" for s in again.sessions] == ["12:20", "16:00", "12:20"]
     async with app.sessions() as session, session.begin():
-        result = await import_event(session, again)
+        result = await import_event(session, again, NOW)
     assert (result.slots_created, result.slots_removed, result.places_created) == (0, 0, 0)
 
 
@@ -343,13 +353,15 @@ async def test_list_events(app: App) -> None:
     async with app.sessions() as session, session.begin():
         assert await list_events(session) == []
         for name in ("event.yaml", "event.csv"):
-            await import_event(session, read_event_file(EXAMPLES / name))
+            await import_event(session, read_event_file(EXAMPLES / name), NOW)
     await add_meeting(app, "roadshow-ai-2026", 0, "scheduled")  # adds two participants
     async with app.sessions() as session, session.begin():
         event = await session.scalar(select(Event).where(Event.code == "roadshow-ai-2026"))
         assert event is not None
         for person in await session.scalars(select(Participant)):
-            session.add(EventRegistration(event_id=event.id, participant_id=person.id))
+            session.add(
+                EventRegistration(event_id=event.id, participant_id=person.id, joined_at=NOW)
+            )
     async with app.sessions() as session:
         events = await list_events(session)
     assert [e.code for e in events] == ["roadshow-ai-2026", "itcn-week-2026"]  # by date

@@ -39,13 +39,14 @@ async def add_meeting(app: App, event_id: int, first: int, second: int, place: i
         assert slot is not None and seat is not None
         request = MeetingRequest(
             event_id=event_id, requester_id=first, invitee_id=second, status="accepted",
-            expires_at=NOW + timedelta(days=2),
+            created_at=NOW, expires_at=NOW + timedelta(days=2),
         )  # fmt: skip
         session.add(request)
         await session.flush()
         meeting = Meeting(
             request_id=request.id, event_id=event_id, first_id=first, second_id=second,
             slot_id=slot.id, place_id=seat.id, status="scheduled", sequence=0,
+            created_at=NOW, updated_at=NOW,
         )  # fmt: skip
         session.add(meeting)
         await session.flush()

@@ -37,11 +37,6 @@ PEOPLE = [
 ]  # fmt: skip
 
 
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
 async def setup(
     app: App, clock: Clock, **event_options: object
 ) -> tuple[dict[str, int], dict[str, Chat]]:
@@ -361,7 +356,8 @@ async def test_times_follow_daylight_saving_in_rome_and_beijing(
     ids = await add_people(app.sessions, event_id, PEOPLE[:2])
     async with app.sessions() as session, session.begin():
         session.add_all(
-            EventRegistration(event_id=after_id, participant_id=i) for i in ids.values()
+            EventRegistration(event_id=after_id, participant_id=i, joined_at=clock.now)
+            for i in ids.values()
         )
     core = await core_with_clock(app.sessions, clock)
     for locale in ("it", "en", "zh_Hans"):

@@ -28,9 +28,9 @@ from handlers.notify import reply_to_payload
 from handlers.replies import Document, Reply
 from storage.db import transaction_gate
 from storage.event_models import OutboxMessage
-from storage.models import utcnow
 from storage.outbox import OutboxRepository
 from storage.repositories import ParticipantRepository
+from tests.events_support import Clock
 from tests.fake_bot_api import FakeBotApi, SimulatedUser
 from tests.telegram_world import FRAMEWORKS, World, running_bot
 
@@ -81,8 +81,9 @@ async def queue(world: World, user: SimulatedUser, payload: dict[str, Any]) -> N
         session.begin(),
     ):
         people = ParticipantRepository(session)
-        person, _ = await people.get_or_create(CHANNEL, str(user.id), str(user.id), "en")
-        assert OutboxRepository(session).queue(person, payload)
+        now = world.app.clock()
+        person, _ = await people.get_or_create(CHANNEL, str(user.id), str(user.id), "en", now)
+        assert OutboxRepository(session).queue(person, payload, now)
     world.app.core.outbox_ready.set()
 
 
@@ -154,7 +155,7 @@ async def test_interrupted_sending_puts_every_message_back(world: World) -> None
         running.task.cancel()  # as at a hard shutdown: CancelledError in the middle of sends
         with contextlib.suppress(asyncio.CancelledError):
             await running.task
-    soon = utcnow() + timedelta(seconds=1)
+    soon = world.app.clock() + timedelta(seconds=1)
     for user in users:
         (row,) = await rows(world, user)
         # Either delivered, or back in the queue at once (not only when its lease runs out).
@@ -220,7 +221,9 @@ async def test_a_long_flood_wait_reschedules_instead_of_stalling(world: World) -
         assert time.monotonic() - asked < MAX_PAUSE + 2  # not the 30 s in-line wait
     (row,) = await rows(world, flooded)
     assert row.sent_at is None and "flood" in (row.last_error or "")
-    assert row.not_before >= utcnow() + timedelta(seconds=35), "Telegram's full wait is obeyed"
+    assert row.not_before >= world.app.clock() + timedelta(seconds=35), (
+        "Telegram's full wait is obeyed"
+    )
     assert len(sends_to(world, flooded)) == 1
 
 
@@ -330,7 +333,7 @@ async def test_a_long_flood_wait_on_the_profile_does_not_stop_the_start(
             telegram_api_base=api.base_url,
             bot_framework=framework,
         )
-        app = await build_app(settings)
+        app = await build_app(settings, clock=Clock(ticking=True))
         try:
             started = time.monotonic()
             serving = await start(app)

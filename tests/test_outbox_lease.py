@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 
 from bot.app import App
-from storage.models import utcnow
 from storage.outbox import OutboxRepository
 from storage.repositories import ParticipantRepository
 
@@ -20,11 +19,11 @@ async def test_a_second_sender_waits_for_the_first_ones_lease(app: App) -> None:
     if app.engine.dialect.name != "postgresql":
         pytest.skip("SQLite has one writer at a time: two leases cannot overlap there")
     async with app.sessions() as session, session.begin():
-        person, _ = await ParticipantRepository(session).get_or_create(CHANNEL, "7", "7", "en")
+        now = app.clock()
+        person, _ = await ParticipantRepository(session).get_or_create(CHANNEL, "7", "7", "en", now)
         outbox = OutboxRepository(session)
         for text in ("first", "second"):
-            assert outbox.queue(person, {"text": text})
-    now = utcnow()
+            assert outbox.queue(person, {"text": text}, now)
 
     first_sender = app.sessions()
     transaction = await first_sender.begin()

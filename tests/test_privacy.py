@@ -6,7 +6,6 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from sqlalchemy import delete, func, or_, select, update
 
 from bot.app import App
@@ -26,11 +25,6 @@ PEOPLE = [
     Someone("zhao", "Zhao Lei", "CN", "en", ("energy",), "Power electronics", "Batteries"),
 ]  # fmt: skip
 FIRST_SLOT = datetime(2026, 12, 15, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 async def world(app: App, clock: Clock) -> tuple[int, dict[str, int], dict[str, Chat]]:

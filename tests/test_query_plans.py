@@ -20,7 +20,6 @@ from bench.matchmaking import populate
 from bot.app import App
 from storage.event_models import Meeting, MeetingFeedback, MeetingRequest, OutboxMessage
 from storage.matchmaking import MatchmakingRepository
-from storage.models import utcnow
 from storage.outbox import OutboxRepository
 from storage.repositories import ParticipantRepository, PersonalData
 
@@ -66,10 +65,15 @@ def scans(plan: str, table: str) -> bool:
 async def test_the_outbox_senders_queries_read_only_the_unsent_messages_indexes(app: App) -> None:
     # Messages queued on top of a delivered history over a hundred times their size: each
     # one the sender takes must not scan that history (bench/outbox.py measures the cost).
-    sent = utcnow() - timedelta(days=3)
+    now = app.clock()
+    sent = now - timedelta(days=3)
     async with app.sessions() as session, session.begin():
         people = [
-            (await ParticipantRepository(session).get_or_create(CHANNEL, str(i), str(i), "en"))[0]
+            (
+                await ParticipantRepository(session).get_or_create(
+                    CHANNEL, str(i), str(i), "en", now
+                )
+            )[0]
             for i in range(50)
         ]
         history = [
@@ -81,7 +85,7 @@ async def test_the_outbox_senders_queries_read_only_the_unsent_messages_indexes(
         await session.execute(insert(OutboxMessage), history)
         outbox = OutboxRepository(session)
         for person in people[:40]:
-            assert outbox.queue(person, {"text": "announcement"})
+            assert outbox.queue(person, {"text": "announcement"}, now)
     async with app.engine.connect() as connection:
         await connection.exec_driver_sql("ANALYZE")
         await connection.commit()
@@ -89,7 +93,7 @@ async def test_the_outbox_senders_queries_read_only_the_unsent_messages_indexes(
 
     async def lease_and_look(session: AsyncSession) -> None:
         outbox = OutboxRepository(session)
-        assert await outbox.lease_next(CHANNEL, utcnow(), LEASE, busy) is not None
+        assert await outbox.lease_next(CHANNEL, now, LEASE, busy) is not None
         assert await outbox.next_due(CHANNEL, busy) is not None
 
     plans = await plans_of(app, "outbox", lease_and_look)
@@ -102,7 +106,7 @@ async def test_the_outbox_senders_queries_read_only_the_unsent_messages_indexes(
 
 async def test_the_maintenance_sweep_reads_only_due_pending_requests(app: App) -> None:
     async def sweep(session: AsyncSession) -> None:
-        await MatchmakingRepository(session).expired_requests(utcnow())
+        await MatchmakingRepository(session).expired_requests(app.clock())
 
     (plan,) = await plans_of(app, "meeting_requests", sweep)
     assert "ix_meeting_requests_status_expires_at" in plan, plan
@@ -113,7 +117,7 @@ async def test_a_persons_meetings_and_feedback_are_found_by_index(app: App) -> N
     # An event's worth of open meetings between 200 people, ten each: the status index
     # selects nearly all of them, so only the people's own indexes make the lookup cheap.
     event_id, people = await populate(app.core, participants=200, slots=1, places=1)
-    now = utcnow()
+    now = app.clock()
     pairs = [(a, people[(i + k) % 200]) for i, a in enumerate(people) for k in range(1, 11)]
     async with app.sessions() as session, session.begin():
         await session.execute(insert(MeetingRequest), [

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import re
 
-import pytest
 from sqlalchemy import func, select
 
 from bot.app import App
@@ -29,11 +28,6 @@ MARIA = Someone("maria", "Maria Rossi", "IT", "it", ("energy", "materials_nano")
 WANG = Someone("wang", "Wang Wei", "CN", "zh_Hans", ("energy",), "Battery manufacturing",
                "European sodium battery technology")  # fmt: skip
 NOTE = "Buongiorno! Parliamo di batterie al sodio."
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 async def setup(app: App, clock: Clock) -> tuple[dict[str, int], dict[str, Chat], int]:

@@ -87,7 +87,10 @@ async def two_overlapping_events(
                              minutes=30, slots=slots, places=places)  # fmt: skip
     ids = await add_people(app.sessions, first, people)
     async with app.sessions() as session, session.begin():
-        session.add_all(EventRegistration(event_id=other, participant_id=i) for i in ids.values())
+        session.add_all(
+            EventRegistration(event_id=other, participant_id=i, joined_at=app.clock())
+            for i in ids.values()
+        )
     return first, other, ids
 
 

@@ -19,7 +19,6 @@ from handlers.notify import payload_to_reply
 from handlers.replies import Button, Reply, Response
 from handlers.router import Core
 from handlers.validation import parse_id
-from storage.models import utcnow
 from storage.outbox import OutboxRepository
 
 CHANNEL = "console"
@@ -70,7 +69,7 @@ class ConsoleChannel:
         """Show what other people's actions queued for this user (requests, confirmations)."""
         async with self.core.sessions() as session, session.begin():
             outbox = OutboxRepository(session)
-            due = await outbox.claim_due(CHANNEL, utcnow(), chat_id=self.sender.chat_id)
+            due = await outbox.claim_due(CHANNEL, self.core.clock(), chat_id=self.sender.chat_id)
             payloads = [message.payload for message in due]
         if payloads:
             self._render(Response(replies=[payload_to_reply(p) for p in payloads]), inbox=True)

@@ -36,7 +36,6 @@ from handlers.events import ReachabilityChanged, Sender
 from handlers.notify import payload_to_reply
 from handlers.router import Core
 from storage.db import transaction_gate
-from storage.models import utcnow
 from storage.outbox import OutboxRepository
 
 log = logging.getLogger(__name__)
@@ -192,7 +191,9 @@ class OutboundSender:
     async def _lease(self) -> InHand | None:
         busy = set(self._in_hand) | set(self.limiter.busy_chats())
         async with self._gate, self.core.sessions() as session, session.begin():
-            row = await OutboxRepository(session).lease_next(CHANNEL, utcnow(), LEASE, busy)
+            row = await OutboxRepository(session).lease_next(
+                CHANNEL, self.core.clock(), LEASE, busy
+            )
             if row is None:
                 return None
             return InHand(row.id, row.chat_id, dict(row.payload), row.attempts)
@@ -208,7 +209,7 @@ class OutboundSender:
                     CHANNEL, set(self._in_hand) | set(cooling)
                 )
             if due is not None:
-                timeout = min(timeout, (due - utcnow()).total_seconds())
+                timeout = min(timeout, (due - self.core.clock()).total_seconds())
         except Exception:
             log.exception("could not read the outbox; trying again shortly")
         events = (stop, self.core.outbox_ready, self._settled)
@@ -308,12 +309,14 @@ class OutboundSender:
         try:
             async with self._gate, self.core.sessions() as session, session.begin():
                 outbox = OutboxRepository(session)
+                now = self.core.clock()
                 if retry is not None:
                     reason, delay = retry
-                    await outbox.retry_later(row.id, reason, timedelta(seconds=delay), progress)
+                    due = now + timedelta(seconds=delay)
+                    await outbox.retry_later(row.id, reason, due, progress)
                 elif give_up is not None:
-                    await outbox.give_up(row.id, give_up)
+                    await outbox.give_up(row.id, give_up, now)
                 else:
-                    await outbox.mark_sent(row.id, utcnow())
+                    await outbox.mark_sent(row.id, now)
         except Exception:
             log.exception("could not record outbox message %s; it returns in %s", row.id, LEASE)

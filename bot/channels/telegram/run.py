@@ -8,7 +8,6 @@ import gc
 import logging
 import signal
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -132,7 +131,10 @@ def start_failure(settings: Settings, exc: Exception) -> str:
 def start_scheduler(app: App) -> AsyncIOScheduler:
     """Time-driven work, rebuilt at every start: the database says what is due.
 
-    Jobs carry no data and have stable ids, so a restart cannot duplicate them.
+    Jobs carry no data and have stable ids, so a restart cannot duplicate them. The sweep
+    also runs once at start (a job without a trigger runs at once), so nothing that fell
+    due while Ponte was down waits a whole interval; what is due is decided by the app's
+    clock inside the job, never by the scheduler's.
     """
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(
@@ -143,7 +145,9 @@ def start_scheduler(app: App) -> AsyncIOScheduler:
         replace_existing=True,
         coalesce=True,
         max_instances=1,
-        next_run_time=datetime.now(UTC),
+    )
+    scheduler.add_job(
+        app.core.run_maintenance, id="ponte-maintenance-at-start", replace_existing=True
     )
     scheduler.start()
     return scheduler
