@@ -13,7 +13,7 @@ from pathlib import Path
 from bot.app import build_app
 from bot.channels.telegram.runtime import StartFailed
 from bot.config import ConfigError, Settings, load_settings
-from bot.event_commands import add_events_parser, offer_demo, run_events
+from bot.events.commands import add_events_parser, offer_demo, run_events
 from storage import migrate
 from storage.db import create_engine
 
@@ -123,7 +123,7 @@ async def _console(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _telegram(settings: Settings) -> int:
-    from bot.channels.telegram.run import serve
+    from bot.serving import serve
 
     app = await build_app(settings)
     try:

@@ -178,7 +178,7 @@ async def _refuse_if_used(
 
 
 async def export_event(session: AsyncSession, code: str) -> EventSpec:
-    """The spec of the event with ``code``; :func:`storage.event_files.write_event_yaml`
+    """The spec of the event with ``code``; :func:`bot.events.files.write_event_yaml`
     turns it into a file that imports back to the same event.
 
     Sessions are rebuilt from the slots: runs of slots on one local day separated by the

@@ -59,49 +59,24 @@ class OutboxRepository:
             )
         )
 
-    async def claim_due(
-        self, channel: str, now: datetime, limit: int = 100, chat_id: str | None = None
-    ) -> list[OutboxMessage]:
-        """Take due messages for delivery, marking them sent first.
-
-        Marking before sending means a crash mid-send loses the messages in hand and never
-        sends one twice: right for a channel that shows them at once (the console); a sender
-        that talks to a network uses :meth:`lease_next` instead.
-        """
-        query = (
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.channel == channel,
-                OutboxMessage.sent_at.is_(None),
-                OutboxMessage.not_before <= now,
-            )
-            .order_by(OutboxMessage.not_before, OutboxMessage.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        if chat_id is not None:
-            query = query.where(OutboxMessage.chat_id == chat_id)
-        rows = list((await self.session.scalars(query)).all())
-        for row in rows:
-            row.sent_at = now
-            row.attempts += 1
-        return rows
-
     async def lease_next(
         self,
         channel: str,
         now: datetime,
         lease: timedelta,
         exclude_chats: Collection[str] = (),
+        *,
+        chat_id: str | None = None,
     ) -> OutboxMessage | None:
         """Take the oldest due message for delivery: hidden from every sender for ``lease``.
 
-        Unlike :meth:`claim_due` it is *not* marked sent: it is settled with
+        It is *not* marked sent: it is settled with
         :meth:`mark_sent`, :meth:`retry_later` or :meth:`give_up`, and if its sender dies
         first it simply becomes due again when the lease runs out, so nothing is lost (at
         worst a message is sent twice). A chat whose earlier message waits for a retry (or
         is in another sender's hands) gets nothing newer meanwhile: a chat's messages keep
-        their order. ``exclude_chats`` are skipped (busy in this process).
+        their order. ``exclude_chats`` are skipped (busy in this process); with ``chat_id``,
+        only that chat's messages are considered.
         """
         if self.session.get_bind().dialect.name == "postgresql":
             # One lease at a time across processes, until this transaction ends: otherwise a
@@ -109,13 +84,16 @@ class OutboxRepository:
             # messages of one chat could go out together or out of order. (SQLite has one
             # writer at a time anyway.)
             await self.session.execute(select(func.pg_advisory_xact_lock(_LEASE_LOCK_KEY)))
-        row = await self.session.scalar(
+        query = (
             select(OutboxMessage)
             .where(*_deliverable(channel, exclude_chats), OutboxMessage.not_before <= now)
             .order_by(OutboxMessage.not_before, OutboxMessage.id)
             .limit(1)
             .with_for_update(skip_locked=True, of=OutboxMessage)
         )
+        if chat_id is not None:
+            query = query.where(OutboxMessage.chat_id == chat_id)
+        row = await self.session.scalar(query)
         if row is not None:
             row.not_before = now + lease
             row.attempts += 1

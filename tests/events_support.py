@@ -15,9 +15,8 @@ from handlers.markup import fmt, to_plain_text
 from handlers.notify import payload_to_reply
 from handlers.replies import Reply
 from handlers.router import Core
-from storage.event_models import Event, EventRegistration, Place, Slot
+from storage.event_models import Event, EventRegistration, OutboxMessage, Place, Slot
 from storage.models import ConsentRecord, InterestArea, Participant, ParticipantInterest
-from storage.outbox import OutboxRepository
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -157,8 +156,20 @@ def first_day(value: datetime) -> date:
 async def inbox(app: App, user: str, now: datetime) -> list[Reply]:
     """What the outbox holds for ``user`` and is due at ``now`` (claimed, as a sender would)."""
     async with app.sessions() as session, session.begin():
-        rows = await OutboxRepository(session).claim_due("test", now, chat_id=user)
-        return [payload_to_reply(row.payload) for row in rows]
+        rows = await session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.channel == "test",
+                OutboxMessage.chat_id == user,
+                OutboxMessage.sent_at.is_(None),
+                OutboxMessage.not_before <= now,
+            )
+            .order_by(OutboxMessage.not_before, OutboxMessage.id)
+        )
+        claimed = list(rows)
+        for row in claimed:
+            row.sent_at = now
+        return [payload_to_reply(row.payload) for row in claimed]
 
 
 def said(locale: str, message: str, **values: str) -> str:

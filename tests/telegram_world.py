@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.app import App, build_app
-from bot.channels.telegram.run import Serving, start
 from bot.channels.telegram.runtime import Runtime
 from bot.config import Settings
+from bot.serving import Serving, start
 from tests.events_support import Clock
 from tests.fake_bot_api import FakeBotApi, SimulatedUser, StoredMessage
 from tests.flows import Person

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from icalendar import Calendar
 
-from storage.demo import DEMO_CODE
+from bot.events.demo import DEMO_CODE
 from tests.test_console import SCRIPTS, run_console
 
 

@@ -17,9 +17,9 @@ import yaml
 from sqlalchemy import func, select
 
 from bot.app import App
-from bot.event_commands import offer_demo
-from bot.event_links import deep_link, normalise_username, write_qr_png
-from storage.demo import DEMO_CHANNEL, DEMO_CODE, seed_demo
+from bot.events.commands import offer_demo
+from bot.events.demo import DEMO_CHANNEL, DEMO_CODE, seed_demo
+from bot.events.links import deep_link, normalise_username, write_qr_png
 from storage.event_models import Event, EventRegistration, Meeting, MeetingRequest, Place, Slot
 from storage.models import ConsentRecord, Participant, ParticipantInterest
 from tests.events_support import Clock, Someone, add_people, make_event, slot_and_place

@@ -12,8 +12,8 @@ import yaml
 from sqlalchemy import func, select
 
 from bot.app import App
-from bot.event_commands import run_events
-from storage.event_files import (
+from bot.events.commands import run_events
+from bot.events.files import (
     EventFileError,
     export_event,
     import_event,

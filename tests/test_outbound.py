@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from bot.channels.telegram.outbound import RateLimiter
+from bot.sending.limits import RateLimiter
 
 
 async def test_one_chat_waits_between_messages() -> None:

@@ -19,11 +19,13 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import build_app
-from bot.channels.telegram.outbound import MAX_PAUSE, OutboundSender, RateLimiter, RetryPolicy
-from bot.channels.telegram.run import start
+from bot.channels.telegram.delivery import TelegramChannel
 from bot.channels.telegram.transport import RetryLater, with_retries
 from bot.channels.telegram.updates import CHANNEL
 from bot.config import Settings
+from bot.sending.limits import RateLimiter, RetryPolicy
+from bot.sending.sender import MAX_PAUSE, OutboundSender
+from bot.serving import start
 from handlers.notify import reply_to_payload
 from handlers.replies import Document, Reply
 from storage.db import transaction_gate
@@ -58,7 +60,9 @@ async def own_sender(world: World, **options: Any) -> AsyncIterator[Running]:
     """A sender with short retry delays and a short per-chat gap."""
     options.setdefault("policy", FAST)
     limiter = options.pop("limiter", RateLimiter(per_second=100, per_chat=0.05))
-    sender = OutboundSender(world.app.core, world.runtime.bridge, limiter, **options)
+    sender = OutboundSender(
+        world.app.core, TelegramChannel(world.runtime.bridge.transport), limiter, **options
+    )
     stop = asyncio.Event()
     running = Running(sender, stop, asyncio.create_task(sender.run(stop)))
     try:
@@ -161,7 +165,9 @@ async def test_interrupted_sending_puts_every_message_back(world: World) -> None
         # Either delivered, or back in the queue at once (not only when its lease runs out).
         assert (row.sent_at is None and row.not_before <= soon) or copies(user, "Notice")
     world.api.set_latency(0.0, "sendMessage")
-    sender = OutboundSender(world.app.core, world.runtime.bridge, policy=FAST)
+    sender = OutboundSender(
+        world.app.core, TelegramChannel(world.runtime.bridge.transport), policy=FAST
+    )
     stop = asyncio.Event()
     task = asyncio.create_task(sender.run(stop))
     try:

@@ -13,13 +13,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from bot.sending.delivery import UNLIMITED, ChannelLimits, Step
+from bot.sending.sender import OutboundSender
 from handlers.events import ButtonPress, ContactShared, IncomingEvent, Sender, parse_text
 from handlers.markup import to_plain_text
-from handlers.notify import payload_to_reply
 from handlers.replies import Button, Reply, Response
 from handlers.router import Core
 from handlers.validation import parse_id
-from storage.outbox import OutboxRepository
 
 CHANNEL = "console"
 CONTACT_CHOICE = "\x00contact"  # marks the "share my phone" choice; never sent to the core
@@ -49,6 +49,7 @@ class ConsoleChannel:
         self.stdin, self.stdout, self.save_dir = stdin, stdout, save_dir
         self.interactive = stdin.isatty()
         self.choices: list[Button] = []
+        self.outbox = OutboundSender(core, _Inbox(self))
 
     async def run(self, *, send_start: bool = True) -> int:
         """Chat until end of input (Ctrl-D, or the end of a piped script)."""
@@ -66,13 +67,9 @@ class ConsoleChannel:
                 await self._send(event)
 
     async def _deliver_inbox(self) -> None:
-        """Show what other people's actions queued for this user (requests, confirmations)."""
-        async with self.core.sessions() as session, session.begin():
-            outbox = OutboxRepository(session)
-            due = await outbox.claim_due(CHANNEL, self.core.clock(), chat_id=self.sender.chat_id)
-            payloads = [message.payload for message in due]
-        if payloads:
-            self._render(Response(replies=[payload_to_reply(p) for p in payloads]), inbox=True)
+        """Show what other people's actions queued for this user (requests, confirmations),
+        through the same sender as every channel's."""
+        await self.outbox.deliver_due(self.sender.chat_id)
 
     async def _read_line(self) -> str | None:
         if self.interactive:
@@ -153,6 +150,22 @@ class ConsoleChannel:
     def _write(self, text: str, end: str = "\n") -> None:
         self.stdout.write(text + end)
         self.stdout.flush()
+
+
+class _Inbox:
+    """The console as a channel for the sender: messages are shown, marked 📬, at once."""
+
+    name = CHANNEL
+    limits: ChannelLimits = UNLIMITED
+
+    def __init__(self, console: ConsoleChannel) -> None:
+        self.console = console
+
+    def steps(self, chat_id: str, reply: Reply) -> list[Step]:
+        async def show() -> None:
+            self.console._render(Response(replies=[reply]), inbox=True)
+
+        return [show]
 
 
 def _label_forms(label: str) -> set[str]:

@@ -1,7 +1,8 @@
 """What the bridge needs from a Telegram framework, and the errors it must report.
 
 Each runtime implements :class:`Transport` with its framework's bot object and translates
-the framework's exceptions into the ones below, so the error policy is written once.
+the framework's exceptions into the sender's (``bot.sending.delivery``), so the error policy
+is written once.
 """
 
 from __future__ import annotations
@@ -14,42 +15,36 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
 from bot.channels.telegram.render import caption_for, messages_for
+
+# Failures are reported with the sender's channel-neutral errors, so one policy handles every
+# channel; ``TelegramError`` is their common base under the name the Telegram code reads.
+from bot.sending.delivery import Blocked, Rejected, RetryLater, Step, Transient
+from bot.sending.delivery import DeliveryError as TelegramError
 from handlers.replies import Reply
+
+__all__ = [
+    "Blocked",
+    "Call",
+    "NotModified",
+    "Rejected",
+    "RetryLater",
+    "TelegramError",
+    "Transient",
+    "Transport",
+    "reply_calls",
+    "with_retries",
+]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class TelegramError(Exception):
-    """A Bot API call failed; the message is Telegram's description."""
-
-
-class Blocked(TelegramError):
-    """403: the user blocked the bot or deleted their account."""
-
-
-class RetryLater(TelegramError):
-    """429: flood control; try again after ``retry_after`` seconds."""
-
-    def __init__(self, description: str, retry_after: float) -> None:
-        super().__init__(description)
-        self.retry_after = retry_after
-
-
-class Transient(TelegramError):
-    """5xx or a network failure: the same call may succeed later."""
-
-
-class NotModified(TelegramError):
+class NotModified(Rejected):
     """400 "message is not modified": the edit would change nothing."""
 
 
-class Rejected(TelegramError):
-    """Any other 4xx: the request itself is wrong and retrying will not help."""
-
-
 # One Bot API call, ready to make (and to make again).
-Call = Callable[[], Awaitable[object]]
+Call = Step
 
 
 class Transport(Protocol):

@@ -15,11 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.app import App, prepare_database
 from bot.clock import system_clock
 from bot.config import Settings
-from bot.event_links import deep_link, write_qr_png
-from handlers.i18n import negotiate_locale, translator
-from storage.db import create_engine, create_sessionmaker
-from storage.demo import DEMO_CODE, redate_demo, seed_demo
-from storage.event_files import (
+from bot.events.demo import DEMO_CODE, redate_demo, seed_demo
+from bot.events.files import (
     EventFileError,
     UnknownEventError,
     export_event,
@@ -28,6 +25,9 @@ from storage.event_files import (
     read_event_file,
     write_event_yaml,
 )
+from bot.events.links import deep_link, write_qr_png
+from handlers.i18n import negotiate_locale, translator
+from storage.db import create_engine, create_sessionmaker
 from storage.event_models import Event
 
 

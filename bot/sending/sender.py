@@ -1,13 +1,13 @@
-"""Delivery of the outbox on Telegram, within Telegram's send limits, losing nothing.
+"""Delivery of the outbox on any channel, within the channel's send limits, losing nothing.
 
 Everything Ponte sends that is not a direct answer (invitations, confirmations to the other
-side, lapsed requests, after-meeting questions) goes through here: at most ~25 messages a
-second overall and one a second per chat, a few chats at a time so one slow chat holds up
-nobody else. Every message taken ends sent, retried later (with exponential backoff, or
-after the wait a 429 asked for) or given up with the reason logged; one whose sender died
-comes back when its lease runs out. Delivery is therefore at least once: a message whose
-request timed out may have arrived, and is sent again after the backoff rather than risk
-losing a meeting notice.
+side, lapsed requests, after-meeting questions) goes through here: within the channel's
+limits overall and per chat (``bot.sending.delivery.ChannelLimits``), a few chats at a time
+so one slow chat holds up nobody else. Every message taken ends sent, retried later (with
+exponential backoff, or after the wait a 429 asked for) or given up with the reason logged;
+one whose sender died comes back when its lease runs out. Delivery is therefore at least
+once: a message whose request timed out may have arrived, and is sent again after the
+backoff rather than risk losing a meeting notice.
 """
 
 from __future__ import annotations
@@ -15,23 +15,19 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import random
-import time
-from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from bot.channels.telegram.bridge import TelegramBridge
-from bot.channels.telegram.transport import (
+from bot.sending.delivery import (
     Blocked,
-    Call,
+    Channel,
+    DeliveryError,
     RetryLater,
-    TelegramError,
+    Step,
     Transient,
-    reply_calls,
 )
-from bot.channels.telegram.updates import CHANNEL
+from bot.sending.limits import RateLimiter, RetryPolicy, limiter_for
 from handlers.events import ReachabilityChanged, Sender
 from handlers.notify import payload_to_reply
 from handlers.router import Core
@@ -40,8 +36,6 @@ from storage.outbox import OutboxRepository
 
 log = logging.getLogger(__name__)
 
-GLOBAL_PER_SECOND = 25  # Telegram allows about 30 a second for bulk sends; keep a margin
-PER_CHAT_INTERVAL = 1.0  # and about one a second in one chat
 CONCURRENCY = 4  # messages in hand at once, each to a different chat
 IDLE_WAIT = 5.0  # seconds between looks at the outbox when nothing wakes the sender
 # A message in hand is hidden from other senders this long; far more than sending takes.
@@ -50,69 +44,6 @@ PART_TIMEOUT = 90.0  # beyond both frameworks' own time-outs: only a hung call r
 MAX_PAUSE = 2.0  # the longest a 429 stops all sending in-line; its message waits in full
 STOP_GRACE = 10.0  # at shutdown, how long the messages in hand may take to finish
 PROGRESS = "_parts_sent"  # payload key: parts of a several-message reply already delivered
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential backoff for failed deliveries, and when to give up."""
-
-    max_attempts: int = 12
-    base_delay: float = 5.0
-    max_delay: float = 1800.0  # with the defaults, retries span about 1.7 hours
-    max_retry_after: float = 86_400.0  # a 429's wait is obeyed up to a day
-
-    def backoff(self, attempt: int) -> float:
-        """Seconds before attempt ``attempt + 1``, jittered so failed chats spread out."""
-        delay = min(self.base_delay * 2.0 ** (attempt - 1), self.max_delay)
-        return delay * random.uniform(0.8, 1.2)
-
-
-class RateLimiter:
-    """A sliding one-second window overall plus a minimum interval per chat."""
-
-    def __init__(
-        self, per_second: int = GLOBAL_PER_SECOND, per_chat: float = PER_CHAT_INTERVAL
-    ) -> None:
-        self.per_second, self.per_chat = per_second, per_chat
-        self._recent: deque[float] = deque()
-        self._by_chat: deque[tuple[float, str]] = deque()
-        self._last_by_chat: dict[str, float] = {}
-        self._paused_until = 0.0
-
-    async def acquire(self, chat_id: str) -> None:
-        """Wait until one more message to ``chat_id`` keeps within both limits."""
-        while True:
-            now = time.monotonic()
-            self._prune(now)
-            wait_chat = self._last_by_chat.get(chat_id, -1e9) + self.per_chat - now
-            wait_all = (
-                (self._recent[0] + 1.0 - now) if len(self._recent) >= self.per_second else 0.0
-            )
-            wait = max(wait_chat, wait_all, self._paused_until - now)
-            if wait <= 0:
-                self._recent.append(now)
-                self._by_chat.append((now, chat_id))
-                self._last_by_chat[chat_id] = now
-                return
-            await asyncio.sleep(wait)
-
-    def busy_chats(self) -> dict[str, float]:
-        """Chats that must still wait before their next message, with the seconds left."""
-        now = time.monotonic()
-        self._prune(now)
-        return {chat: last + self.per_chat - now for chat, last in self._last_by_chat.items()}
-
-    def pause(self, seconds: float) -> None:
-        """Hold every send for ``seconds`` (Telegram's flood control may be bot-wide)."""
-        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
-
-    def _prune(self, now: float) -> None:
-        while self._recent and now - self._recent[0] >= 1.0:
-            self._recent.popleft()
-        while self._by_chat and now - self._by_chat[0][0] >= self.per_chat:
-            sent, chat = self._by_chat.popleft()
-            if self._last_by_chat.get(chat) == sent:
-                del self._last_by_chat[chat]
 
 
 @dataclass(frozen=True)
@@ -126,21 +57,21 @@ class InHand:
 
 
 class OutboundSender:
-    """Takes due outbox messages for Telegram and sends them through the bridge's transport."""
+    """Takes due outbox messages for one channel and shows them through that channel."""
 
     def __init__(
         self,
         core: Core,
-        bridge: TelegramBridge,
+        channel: Channel,
         limiter: RateLimiter | None = None,
         *,
         policy: RetryPolicy | None = None,
         concurrency: int = CONCURRENCY,
         part_timeout: float = PART_TIMEOUT,
     ) -> None:
-        self.core, self.bridge = core, bridge
+        self.core, self.channel = core, channel
         self.part_timeout = part_timeout
-        self.limiter = limiter or RateLimiter()
+        self.limiter = limiter or limiter_for(channel.limits)
         self.policy = policy or RetryPolicy()
         self._slots = asyncio.Semaphore(concurrency)
         self._in_hand: dict[str, asyncio.Task[None]] = {}
@@ -188,11 +119,23 @@ class OutboundSender:
         self._slots.release()
         self._settled.set()
 
-    async def _lease(self) -> InHand | None:
+    async def deliver_due(self, chat_id: str) -> int:
+        """Deliver, one after another, what is due now for ``chat_id``; returns how many.
+
+        For channels that show messages only at moments of their own (the console, between
+        two lines the user types) rather than as they come, as :meth:`run` does.
+        """
+        delivered = 0
+        while (row := await self._lease(chat_id)) is not None:
+            await self._deliver(row)
+            delivered += 1
+        return delivered
+
+    async def _lease(self, chat_id: str | None = None) -> InHand | None:
         busy = set(self._in_hand) | set(self.limiter.busy_chats())
         async with self._gate, self.core.sessions() as session, session.begin():
             row = await OutboxRepository(session).lease_next(
-                CHANNEL, self.core.clock(), LEASE, busy
+                self.channel.name, self.core.clock(), LEASE, busy, chat_id=chat_id
             )
             if row is None:
                 return None
@@ -206,7 +149,7 @@ class OutboundSender:
         try:
             async with self._gate, self.core.sessions() as session, session.begin():
                 due = await OutboxRepository(session).next_due(
-                    CHANNEL, set(self._in_hand) | set(cooling)
+                    self.channel.name, set(self._in_hand) | set(cooling)
                 )
             if due is not None:
                 timeout = min(timeout, (due - self.core.clock()).total_seconds())
@@ -251,9 +194,9 @@ class OutboundSender:
             return
         await self._settle(row, sent)
 
-    def _parts(self, row: InHand) -> list[Call]:
-        """The Bot API calls that show the message, in order (as the bridge sends replies)."""
-        return reply_calls(self.bridge.transport, int(row.chat_id), payload_to_reply(row.payload))
+    def _parts(self, row: InHand) -> list[Step]:
+        """The channel's calls that show the message, in order."""
+        return self.channel.steps(row.chat_id, payload_to_reply(row.payload))
 
     async def _failed(self, row: InHand, sent: int, exc: Exception) -> None:
         if isinstance(exc, Blocked):
@@ -261,7 +204,8 @@ class OutboundSender:
                 "outbox message %s not delivered: chat %s blocked the bot", row.id, row.chat_id
             )
             await self._settle(row, sent, give_up=f"blocked: {exc}")
-            sender = Sender(channel=CHANNEL, user_id=row.chat_id, chat_id=row.chat_id)
+            # Ponte talks to people in private chats, where the chat is the person.
+            sender = Sender(channel=self.channel.name, user_id=row.chat_id, chat_id=row.chat_id)
             await self.core.handle(ReachabilityChanged(sender, reachable=False))
         elif isinstance(exc, RetryLater):
             self.limiter.pause(min(exc.retry_after, MAX_PAUSE))
@@ -271,8 +215,8 @@ class OutboundSender:
             # Possibly delivered (a time-out): sent again, but only after the backoff.
             reason = str(exc) or f"no answer in {self.part_timeout:g} s"
             await self._retry(row, sent, reason, self.policy.backoff(row.attempts))
-        elif isinstance(exc, TelegramError):
-            log.error("outbox message %s rejected by Telegram: %s", row.id, exc)
+        elif isinstance(exc, DeliveryError):
+            log.error("outbox message %s rejected by %s: %s", row.id, self.channel.name, exc)
             await self._settle(row, sent, give_up=f"rejected: {exc}")
         else:
             log.error("outbox message %s could not be sent", row.id, exc_info=exc)
