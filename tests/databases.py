@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db import create_engine
 
@@ -56,3 +58,46 @@ async def temporary_database(kind: str, tmp_path: Path) -> AsyncIterator[str]:
                 await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         await admin.dispose()
+
+
+class LockWatch:
+    """Sees another transaction start waiting for a lock the test holds.
+
+    Instead of sleeping and hoping the other side got as far as the lock, a test waits until
+    it is seen there: on PostgreSQL a backend of the test's database waiting on a lock
+    (``pg_stat_activity``); on SQLite, where the write lock is taken at ``BEGIN``, a
+    transaction beginning after :meth:`mark` (the test holds the lock, so it waits there).
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.begun = 0
+        self._marked = 0
+        if engine.dialect.name == "sqlite":
+            # First in line, so it counts a transaction before it waits for the lock.
+            event.listen(engine.sync_engine, "begin", self._count, insert=True)
+
+    def _count(self, _connection: object) -> None:
+        self.begun += 1
+
+    def mark(self) -> None:
+        """Count only transactions that begin from now on."""
+        self._marked = self.begun
+
+    async def until_waiting(self, seconds: float = 60.0) -> None:
+        """Return once another transaction waits for the lock; fail after ``seconds``."""
+        async with asyncio.timeout(seconds):
+            while not await self._someone_waits():  # noqa: ASYNC110 (a database to poll)
+                await asyncio.sleep(0.01)
+
+    async def _someone_waits(self) -> bool:
+        if self.engine.dialect.name == "sqlite":
+            return self.begun > self._marked
+        async with self.engine.connect() as connection:
+            waiting = await connection.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+        return bool(waiting)

@@ -10,6 +10,7 @@ import pytest
 from bot.app import App
 from storage.outbox import OutboxRepository
 from storage.repositories import ParticipantRepository
+from tests.databases import LockWatch
 
 CHANNEL = "telegram"
 LEASE = timedelta(minutes=10)
@@ -36,8 +37,8 @@ async def test_a_second_sender_waits_for_the_first_ones_lease(app: App) -> None:
             return None if row is None else row.payload
 
     other = asyncio.create_task(second_sender())
-    await asyncio.sleep(0.3)
-    # Without the lock it would already have taken "second" past the uncommitted lease.
+    # Without the lock it would take "second" past the uncommitted lease instead of waiting.
+    await LockWatch(app.engine).until_waiting()
     assert not other.done()
     await transaction.commit()
     await first_sender.close()

@@ -12,6 +12,7 @@ from bot.app import App
 from storage.event_models import Meeting, MeetingRequest
 from storage.matchmaking import MatchmakingRepository
 from tests.chat import Chat
+from tests.databases import LockWatch
 from tests.events_support import (
     Clock,
     Someone,
@@ -142,12 +143,14 @@ async def test_an_answer_waits_for_a_concurrent_one_and_does_not_override_it(
     await chats["maria"].press_payload(f"rqn|{ids['wang']}|{event}")
     await chats["maria"].press("note|send")
     request_id = (await requests_and_meetings(app))[0][0].id
+    watch = LockWatch(app.engine)
     async with app.sessions() as session, session.begin():
         # Another answer (here the lapse sweep) holds the row while Wang declines.
         held = await MatchmakingRepository(session).request(request_id, lock=True)
         assert held is not None
+        watch.mark()
         decline = asyncio.create_task(chats["wang"].press_payload(f"rq|{request_id}|d"))
-        await asyncio.sleep(0.3)
+        await watch.until_waiting()
         assert not decline.done(), "the decline must wait for the row"
         held.status = "expired"
     await decline
