@@ -13,6 +13,7 @@ backoff rather than risk losing a meeting notice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 from dataclasses import dataclass
@@ -101,7 +102,7 @@ class OutboundSender:
         row: InHand | None = None
         try:
             if not stop.is_set():
-                row = await self._lease()
+                row = await self._lease_or_put_back()
         except Exception:
             log.exception("could not read the outbox; trying again shortly")
         finally:
@@ -113,6 +114,22 @@ class OutboundSender:
         self._in_hand[row.chat_id] = task
         task.add_done_callback(functools.partial(self._done, row.chat_id))
         return True
+
+    async def _lease_or_put_back(self) -> InHand | None:
+        """Lease the next message; stopped meanwhile, put what was leased straight back.
+
+        A stop can come after the lease is committed and before a task holds the message:
+        without this, nobody would send it until its lease ran out.
+        """
+        leasing = asyncio.ensure_future(self._lease())
+        try:
+            return await asyncio.shield(leasing)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                row = await leasing
+                if row is not None:
+                    await self._settle(row, 0, retry=("interrupted at shutdown", 0.0))
+            raise
 
     def _done(self, chat_id: str, _task: asyncio.Task[None]) -> None:
         self._in_hand.pop(chat_id, None)
