@@ -54,7 +54,6 @@ from handlers.replies import Reply, Response
 from handlers.validation import Problem
 from storage.db import is_transient_conflict, transaction_gate
 from storage.repositories import ParticipantRepository, TaxonomyRepository
-from storage.writes import turn_transaction
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +121,7 @@ class Core:
 
     async def _transaction(self, event: IncomingEvent) -> Response:
         """The event's one transaction: all of it is stored, or none of it."""
-        async with self._gate, turn_transaction(self.sessions) as session:
+        async with self._gate, self.sessions() as session, session.begin():
             if isinstance(event, ReachabilityChanged):
                 await ParticipantRepository(session).set_reachable(
                     event.sender.channel, event.sender.user_id, event.reachable, self.clock()

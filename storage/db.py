@@ -7,7 +7,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import event, make_url
-from sqlalchemy.dialects import registry
+from sqlalchemy.engine import Connection
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
@@ -20,34 +20,39 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///ponte.db"
 
+# Room for bursts (many users at once) without exhausting a small server.
+POSTGRES_POOL_SIZE = 10
+POSTGRES_MAX_OVERFLOW = 20
+# How long SQLite waits for another connection's write lock (another process: within one,
+# transactions queue in ``transaction_gate``). aiosqlite runs the wait on its own thread,
+# so the event loop goes on meanwhile.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 
-# SQLite URLs name aiosqlite, as SQLAlchemy's documentation does; Ponte serves them with its
-# in-line driver instead (storage/sqlite_inline.py explains why).
-registry.register("sqlite.inline", "storage.sqlite_inline", "InlineSQLiteDialect")
-_SQLITE_ASYNC_DRIVERS = {"sqlite", "sqlite+aiosqlite", "sqlite+pysqlite"}
-# How long SQLite itself waits for the write lock, in the event loop's thread, before the
-# in-line driver takes over and waits asynchronously (storage/sqlite_inline.py).
-SQLITE_BUSY_TIMEOUT_MS = 20
+# Transactions each engine made by ``create_engine`` may run at once (``transaction_gate``).
+_CONCURRENCY: WeakKeyDictionary[AsyncEngine, int] = WeakKeyDictionary()
+_GATES: WeakKeyDictionary[AsyncEngine, asyncio.Semaphore] = WeakKeyDictionary()
 
 
 def create_engine(url: str = DEFAULT_DATABASE_URL, **kwargs: Any) -> AsyncEngine:
-    """Create an async engine; on SQLite, turn on foreign keys and WAL with a busy timeout."""
+    """Create an async engine; on SQLite, with foreign keys, WAL and ``BEGIN IMMEDIATE``."""
     parsed = make_url(url)
-    if parsed.drivername in _SQLITE_ASYNC_DRIVERS:
-        parsed = parsed.set(drivername="sqlite+inline")
     if parsed.get_backend_name() == "postgresql":
-        # Room for bursts (many users at once) without exhausting a small server.
-        kwargs.setdefault("pool_size", 10)
-        kwargs.setdefault("max_overflow", 20)
+        kwargs.setdefault("pool_size", POSTGRES_POOL_SIZE)
+        kwargs.setdefault("max_overflow", POSTGRES_MAX_OVERFLOW)
     engine = create_async_engine(parsed, **kwargs)
     if engine.dialect.name == "sqlite":
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", _sqlite_connect)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        # One writer at a time: queueing in Python keeps waits short and fair.
+        _CONCURRENCY[engine] = 1
+    else:
+        _CONCURRENCY[engine] = kwargs.get("pool_size", 5) + max(kwargs.get("max_overflow", 10), 0)
     return engine
 
 
-def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
-    # Let SQLAlchemy, not the driver, decide when transactions begin: the in-line dialect
-    # begins them with BEGIN IMMEDIATE (storage/sqlite_inline.py).
+def _sqlite_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+    # SQLAlchemy, not the driver, begins transactions (``_sqlite_begin``); this also makes
+    # SAVEPOINTs and DDL take part in the enclosing transaction.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # Cascading deletes (``/deleteme``) rely on SQLite enforcing foreign keys.
@@ -55,9 +60,15 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEn
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode=WAL")
     # In WAL mode, NORMAL syncs at checkpoints, not at each commit: a commit survives a crash
-    # of the process, and the loop does not wait for the disk on every update.
+    # of the process (not necessarily a power cut).
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # Take the write lock up front: two deferred transactions that both read and then write
+    # would otherwise fail with "database is locked" instead of waiting for each other.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -65,25 +76,21 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-_GATES: WeakKeyDictionary[AsyncEngine, asyncio.Semaphore] = WeakKeyDictionary()
-
-
 def transaction_gate(sessions: async_sessionmaker[AsyncSession]) -> asyncio.Semaphore:
     """How many transactions this process runs at once on the sessions' database.
 
     SQLite has one writer at a time: queueing in Python keeps waits short and fair instead
-    of spinning in SQLite's busy handler. PostgreSQL gets as many as the connection pool
+    of waiting in SQLite's busy handler. PostgreSQL gets as many as the connection pool
     holds, so a burst of updates waits here, without a time-out, rather than failing with
-    the pool's "connection timed out".
+    the pool's "connection timed out". The engine must come from :func:`create_engine`,
+    which knows how it configured the pool.
     """
     engine = sessions.kw.get("bind")
-    if not isinstance(engine, AsyncEngine):
-        raise TypeError("the session factory must be bound to an AsyncEngine")
+    if not isinstance(engine, AsyncEngine) or engine not in _CONCURRENCY:
+        raise TypeError("the session factory must be bound to an engine from create_engine")
     gate = _GATES.get(engine)
     if gate is None:
-        pool = engine.sync_engine.pool
-        size = getattr(pool, "size", lambda: 5)() + max(getattr(pool, "_max_overflow", 0), 0)
-        gate = _GATES[engine] = asyncio.Semaphore(1 if engine.dialect.name == "sqlite" else size)
+        gate = _GATES[engine] = asyncio.Semaphore(_CONCURRENCY[engine])
     return gate
 
 

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
 from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
-from telegram import InputFile
+from telegram import Bot, InputFile
 from telegram.error import NetworkError, TimedOut
 from telegram.request import RequestData
-from telegram.request._requestparameter import RequestParameter
 
 from bot.channels.telegram.ptb_request import AiohttpRequest
 
@@ -32,7 +30,10 @@ async def server() -> AsyncIterator[tuple[str, list[dict[str, object]]]]:
         else:
             fields.update(await request.post())
         seen.append(fields)
-        return web.json_response({"ok": True, "result": True}, status=200)
+        result: object = True
+        if request.path.endswith(("/sendMessage", "/sendDocument")):
+            result = {"message_id": 1, "date": 0, "chat": {"id": 7, "type": "private"}}
+        return web.json_response({"ok": True, "result": result}, status=200)
 
     app = web.Application()
     app.router.add_post("/{tail:.*}", record)
@@ -40,7 +41,7 @@ async def server() -> AsyncIterator[tuple[str, list[dict[str, object]]]]:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = runner.addresses[0][1]
     try:
         yield f"http://127.0.0.1:{port}", seen
     finally:
@@ -54,24 +55,13 @@ async def test_parameters_and_files_arrive_as_ptb_sends_them(
     request = AiohttpRequest(4)
     await request.initialize()
     try:
-        text = RequestData(
-            [
-                RequestParameter.from_input("chat_id", 7),
-                RequestParameter.from_input("text", "<b>é</b>"),
-            ]
-        )
-        status, payload = await request.do_request(f"{base}/sendMessage", "POST", text)
-        assert status == 200 and json.loads(payload)["ok"] is True
+        # Through PTB's own methods, which build the request data as for any call.
+        bot = Bot("1:x", base_url=f"{base}/bot", request=request)
+        await bot.send_message(7, "<b>é</b>")
         assert seen[-1] == {"chat_id": "7", "text": "<b>é</b>"}
 
         document = InputFile(b'{"a": 1}', filename="ponte-my-data.json", attach=False)
-        upload = RequestData(
-            [
-                RequestParameter.from_input("chat_id", 7),
-                RequestParameter.from_input("document", document),
-            ]
-        )
-        await request.do_request(f"{base}/sendDocument", "POST", upload)
+        await bot.send_document(7, document)
         assert seen[-1]["chat_id"] == (None, b"7")
         assert seen[-1]["document"] == ("ponte-my-data.json", b'{"a": 1}')
     finally:
