@@ -66,7 +66,8 @@ class LockWatch:
     Instead of sleeping and hoping the other side got as far as the lock, a test waits until
     it is seen there: on PostgreSQL a backend of the test's database waiting on a lock
     (``pg_stat_activity``); on SQLite, where the write lock is taken at ``BEGIN``, a
-    transaction beginning after :meth:`mark` (the test holds the lock, so it waits there).
+    connection opening or a transaction beginning after :meth:`mark` (the test holds the
+    lock, so it waits there).
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -74,10 +75,12 @@ class LockWatch:
         self.begun = 0
         self._marked = 0
         if engine.dialect.name == "sqlite":
-            # First in line, so it counts a transaction before it waits for the lock.
+            # First in line, so each counts before it waits for the lock: a new connection
+            # waits already while it is set up (its PRAGMAs), an open one at BEGIN.
+            event.listen(engine.sync_engine, "connect", self._count, insert=True)
             event.listen(engine.sync_engine, "begin", self._count, insert=True)
 
-    def _count(self, _connection: object) -> None:
+    def _count(self, *_args: object) -> None:
         self.begun += 1
 
     def mark(self) -> None:
