@@ -8,11 +8,10 @@ the bot under test runs in another process and long-polls the fake server over 1
 * ``echo``: ``bench/echo_aiogram.py`` or ``bench/echo_ptb.py``, built with Ponte's own
   ``build_bot``/``build_application`` and polling parameters, answering each text with itself;
 * ``bare``: the same echo bot as the framework builds it by default — PTB on its own HTTP
-  client and pool (httpx, 256 connections; concurrent updates on), aiogram on its own session
-  (calls posted as forms) with its FSM. Ponte configures both differently (PTB on aiohttp,
-  ``bot/channels/telegram/ptb_request.py``; aiogram posting JSON without the FSM), so the
-  ``echo`` bot is the stricter baseline and ``bare`` the one a user of the framework would
-  write.
+  client and pool (httpx, 256 connections; concurrent updates on), aiogram with its FSM and
+  no limit on concurrent updates. Ponte configures both differently (PTB on aiohttp,
+  ``bot/channels/telegram/ptb_request.py``; aiogram without the FSM), so the ``echo`` bot is
+  the stricter baseline and ``bare`` the one a user of the framework would write.
 
 Both get the same updates. The workload is registration, Ponte's main job: every simulated
 user has sent ``/start`` and chosen English (set-up, not measured) and then answers the
