@@ -245,3 +245,14 @@ async def test_polled_updates_mean_to_the_bridge_what_telegram_sent(
     # The next poll's offset confirms them, as each framework's polling does.
     assert await client.poll(handed[-1]["update_id"] + 1) == []
     assert api.pending_updates == []
+
+
+async def test_markup_ponte_does_not_make_is_refused_before_any_call(
+    api: FakeBotApi, client: Client, lin: SimulatedUser
+) -> None:
+    with pytest.raises(ValueError, match="keyboard"):
+        await client.transport.send_message(42, "x", {"force_reply": True})
+    message_id = await client.transport.send_message(42, "x", None)
+    with pytest.raises(ValueError, match="inline buttons"):
+        await client.transport.edit_message(42, message_id, "y", CONTACT)
+    assert len(api.calls_to("sendMessage")) == 1 and api.calls_to("editMessageText") == []
