@@ -22,7 +22,7 @@ from tests.fake_bot_api import FakeBotApi
 ROOT = Path(__file__).resolve().parent.parent
 ECHO_MODULES = {"aiogram": "bench.echo_aiogram", "ptb": "bench.echo_ptb"}
 # The "bare" echo bot: the framework as built by default. PTB: its own HTTP client and pool
-# (concurrent updates on, as Ponte); aiogram: its own session (forms) and dispatcher (FSM).
+# (concurrent updates on, as Ponte); aiogram: its own dispatcher (FSM, no concurrency limit).
 BARE_ECHO_ARGS = {"ptb": ("--request=httpx", "--pool-size=256"), "aiogram": ("--bare",)}
 STARTUP_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0

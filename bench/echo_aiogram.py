@@ -1,12 +1,11 @@
 """An aiogram echo bot: the benchmark's baseline.
 
-By default it is configured like Ponte's aiogram runtime: Ponte's own ``build_bot`` (JSON
-session, HTML parse mode, no link previews), ``build_dispatcher`` (no FSM) and the same
-polling parameters. With ``--bare`` it is aiogram as built by default: aiogram's own
-``AiohttpSession`` (calls posted as forms), a ``Dispatcher()`` with its FSM and no limit
-on the updates handled at once. Either way it answers every text message with the same text
-through ``sendMessage``, so the difference to Ponte is Ponte's own work (and, against the
-bare bot, Ponte's configuration of aiogram).
+By default it is configured like Ponte's aiogram runtime: Ponte's own ``build_bot`` (HTML
+parse mode, no link previews), ``build_dispatcher`` (no FSM) and the same polling
+parameters. With ``--bare`` it is aiogram's ``Dispatcher()`` as built by default, with its
+FSM and no limit on the updates handled at once. Either way it answers every text message
+with the same text through ``sendMessage``, so the difference to Ponte is Ponte's own work
+(and, against the bare bot, Ponte's configuration of aiogram).
 
 Run by ``bench.telegram_throughput`` with ``TELEGRAM_BOT_TOKEN`` and ``TELEGRAM_API_BASE`` set;
 stops on SIGTERM or SIGINT.
@@ -20,27 +19,19 @@ import html
 import os
 import signal
 
-from aiogram import Bot, Dispatcher, Router
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
+from aiogram import Dispatcher, Router
 from aiogram.types import Message
 
-from bot.channels.telegram.aiogram_runtime import BOT_DEFAULTS, build_bot, build_dispatcher
+from bot.channels.telegram.aiogram_runtime import build_bot, build_dispatcher
 from bot.channels.telegram.bridge import ALLOWED_UPDATES, CONCURRENT_UPDATES
-
-
-def bare_bot(token: str, api_base: str) -> Bot:
-    """aiogram's own session; the same defaults as Ponte's bot."""
-    session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
-    return Bot(token, session=session, default=BOT_DEFAULTS)
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--bare", action="store_true", help="aiogram's own session and FSM")
+    parser.add_argument("--bare", action="store_true", help="aiogram's own dispatcher and FSM")
     bare = parser.parse_args().bare
     token, api_base = os.environ["TELEGRAM_BOT_TOKEN"], os.environ["TELEGRAM_API_BASE"]
-    bot = bare_bot(token, api_base) if bare else build_bot(token, api_base)
+    bot = build_bot(token, api_base)
     router = Router(name="echo")
 
     async def echo(message: Message) -> None:

@@ -2,9 +2,7 @@
 
 By default it uses Ponte's own ``build_application`` (same ``Defaults``, request pools and
 concurrent updates) and the same polling parameters and handler type as ``PTBRuntime``, and
-answers every text message with the same text through ``sendMessage``. It is written as a
-PTB bot is: updates and replies are PTB objects (``ExtBot``, not Ponte's ``PonteBot``,
-whose JSON shortcuts are part of what Ponte does and is measured for).
+answers every text message with the same text through ``sendMessage``.
 
 Options build the application differently, to measure what PTB's configuration costs (see
 docs/benchmarks.md); pass them through the benchmark with ``--echo-arg``::
@@ -27,14 +25,7 @@ from typing import Any
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.ext import (
-    Application,
-    ApplicationBuilder,
-    ContextTypes,
-    Defaults,
-    ExtBot,
-    TypeHandler,
-)
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
 
 from bot.channels.telegram.bridge import ALLOWED_UPDATES
 from bot.channels.telegram.ptb_request import AiohttpRequest
@@ -98,7 +89,7 @@ async def main() -> None:
     if customised:
         application = custom_application(token, api_base, args)
     else:
-        application = build_application(token, api_base, bot_type=ExtBot)
+        application = build_application(token, api_base)
 
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.message

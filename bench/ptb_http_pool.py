@@ -1,11 +1,12 @@
-"""What one Bot API call costs python-telegram-bot's HTTP layer, by connection pool size.
+"""What one Bot API call costs python-telegram-bot's HTTP layer, by request class and pool size.
 
-PTB sends every request through ``telegram.request.HTTPXRequest`` (httpx over httpcore).
-This measures that layer alone, without the rest of PTB: the client process posts
-``sendMessage``-sized requests with ``--concurrency`` of them in flight (like the replies to
-one ``getUpdates`` batch) to a trivial aiohttp server in another process, and reports the
-client's CPU time per request for several ``connection_pool_size`` values, beside the
-aiohttp request class Ponte uses (``bot.channels.telegram.ptb_request``).
+A ``telegram.Bot`` on each request class posts ``sendMessage`` calls, ``--concurrency`` of
+them in flight (like the replies to one ``getUpdates`` batch), to a trivial aiohttp server in
+another process; the client's CPU time per call is reported for PTB's ``HTTPXRequest`` with
+several ``connection_pool_size`` values and for Ponte's ``AiohttpRequest``
+(``bot.channels.telegram.ptb_request``). A request class that answers without any HTTP
+(``none``) measures PTB's own work per call; the other figures less that one are the HTTP
+layer's.
 
 Run from the repository root, by hand::
 
@@ -23,8 +24,8 @@ import time
 from collections.abc import Sequence
 
 from aiohttp import web
+from telegram import Bot
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
-from telegram.request._requestparameter import RequestParameter
 
 from bot.channels.telegram.ptb_request import AiohttpRequest
 
@@ -32,14 +33,46 @@ REPLY = (
     b'{"ok":true,"result":{"message_id":1,"date":1700000000,"chat":{"id":42,"type":"private"},'
     b'"text":"Anna Bianchi"}}'
 )
+ME = b'{"ok":true,"result":{"id":123,"is_bot":true,"first_name":"Bench","username":"bench_bot"}}'
+TOKEN = "123:abc"
+
+
+def answer_for(url: str) -> bytes:
+    return ME if url.endswith("/getMe") else REPLY
+
+
+class NoHttpRequest(BaseRequest):
+    """Answers every call at once without any HTTP: PTB's own work per call, to subtract."""
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    @property
+    def read_timeout(self) -> float | None:
+        return None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: object = BaseRequest.DEFAULT_NONE,
+        write_timeout: object = BaseRequest.DEFAULT_NONE,
+        connect_timeout: object = BaseRequest.DEFAULT_NONE,
+        pool_timeout: object = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        return 200, answer_for(url)
 
 
 async def serve() -> None:
     """The server process: answer every POST at once; print the port; run until stdin closes."""
 
-    async def answer(_request: web.Request) -> web.Response:
-        await _request.read()
-        return web.Response(body=REPLY, content_type="application/json")
+    async def answer(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(body=answer_for(request.path), content_type="application/json")
 
     app = web.Application()
     app.router.add_post("/{tail:.*}", answer)
@@ -53,21 +86,12 @@ async def serve() -> None:
     await runner.cleanup()
 
 
-def message_data(i: int) -> RequestData:
-    parameters = {
-        "chat_id": 1_010_000 + i % 200,
-        "text": f"Anna Bianchi {i}",
-        "parse_mode": "HTML",
-        "link_preview_options": {"is_disabled": True},
-    }
-    return RequestData([RequestParameter.from_input(k, v) for k, v in parameters.items()])
-
-
 async def measure(
-    request: BaseRequest, url: str, total: int, concurrency: int
+    request: BaseRequest, base_url: str, total: int, concurrency: int
 ) -> tuple[float, float]:
-    """CPU ms per request and requests/s, for ``total`` requests ``concurrency`` at a time."""
-    await request.initialize()
+    """CPU ms per call and calls/s, for ``total`` calls ``concurrency`` at a time."""
+    bot = Bot(TOKEN, base_url=base_url, request=request, get_updates_request=NoHttpRequest())
+    await bot.initialize()
     try:
         queue: asyncio.Queue[int] = asyncio.Queue()
         for i in range(concurrency * 3):
@@ -76,8 +100,7 @@ async def measure(
         async def worker() -> None:
             while not queue.empty():
                 i = queue.get_nowait()
-                status, _ = await request.do_request(url, "POST", message_data(i))
-                assert status == 200
+                await bot.send_message(1_010_000 + i % 200, f"Anna Bianchi {i}", parse_mode="HTML")
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))  # warm-up: fill the pool
         for i in range(total):
@@ -86,8 +109,16 @@ async def measure(
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     finally:
-        await request.shutdown()
+        await bot.shutdown()
     return cpu * 1000 / total, total / wall
+
+
+def make_request(kind: str, pool: int) -> BaseRequest:
+    if kind == "httpx":
+        return HTTPXRequest(pool, pool_timeout=None)
+    if kind == "aiohttp":
+        return AiohttpRequest(pool, pool_timeout=None)
+    return NoHttpRequest()
 
 
 async def main(argv: Sequence[str] | None = None) -> None:
@@ -108,24 +139,21 @@ async def main(argv: Sequence[str] | None = None) -> None:
     try:
         assert server.stdout is not None
         port = int(await asyncio.wait_for(server.stdout.readline(), 30))
-        url = f"http://127.0.0.1:{port}/bot123:abc/sendMessage"
+        base_url = f"http://127.0.0.1:{port}/bot"
         sniffio = importlib.util.find_spec("sniffio") is not None
         print(
             f"{args.requests} requests, {args.concurrency} in flight; "
             f"sniffio {'installed' if sniffio else 'NOT installed'}; "
-            f"CPU ms/request (requests/s), {args.rounds} rounds"
+            f"CPU ms/call (calls/s), {args.rounds} rounds; the HTTP layer's share is each "
+            "figure less none's"
         )
         pools = [int(p) for p in args.pools.split(",")]
-        clients: list[tuple[str, int]] = [("httpx", p) for p in pools] + [("aiohttp", 256)]
+        clients = [("none", 0)] + [("httpx", p) for p in pools] + [("aiohttp", 256)]
         for kind, pool in clients:
             figures = []
             for _ in range(args.rounds):
-                request: BaseRequest = (
-                    HTTPXRequest(pool, pool_timeout=None)
-                    if kind == "httpx"
-                    else AiohttpRequest(pool, pool_timeout=None)
-                )
-                cpu, rate = await measure(request, url, args.requests, args.concurrency)
+                request = make_request(kind, pool)
+                cpu, rate = await measure(request, base_url, args.requests, args.concurrency)
                 figures.append(f"{cpu:5.2f} ({rate:5.0f}/s)")
             print(f"{kind:<8} pool {pool:>4}: " + "  ".join(figures))
     finally:

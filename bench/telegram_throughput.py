@@ -8,11 +8,10 @@ the bot under test runs in another process and long-polls the fake server over 1
 * ``echo``: ``bench/echo_aiogram.py`` or ``bench/echo_ptb.py``, built with Ponte's own
   ``build_bot``/``build_application`` and polling parameters, answering each text with itself;
 * ``bare``: the same echo bot as the framework builds it by default — PTB on its own HTTP
-  client and pool (httpx, 256 connections; concurrent updates on), aiogram on its own session
-  (calls posted as forms) with its FSM. Ponte configures both differently (PTB on aiohttp,
-  ``bot/channels/telegram/ptb_request.py``; aiogram posting JSON without the FSM), so the
-  ``echo`` bot is the stricter baseline and ``bare`` the one a user of the framework would
-  write.
+  client and pool (httpx, 256 connections; concurrent updates on), aiogram with its FSM and
+  no limit on concurrent updates. Ponte configures both differently (PTB on aiohttp,
+  ``bot/channels/telegram/ptb_request.py``; aiogram without the FSM), so the ``echo`` bot is
+  the stricter baseline and ``bare`` the one a user of the framework would write.
 
 Both get the same updates. The workload is registration, Ponte's main job: every simulated
 user has sent ``/start`` and chosen English (set-up, not measured) and then answers the
@@ -28,10 +27,9 @@ server; throughput counts an update when its last message has arrived.
 Phases: start the bots; set up every user; warm up; (a) saturated throughput: enqueue
 ``--updates`` updates across ``--users`` users at once and time until all are answered;
 (b) latency: offer ``--rate`` updates/s for ``--duration`` s to another ``--users`` users.
-The default 40 s is long enough for each bot's own periodic pauses to weigh on its p99
-every time: in 10 s, a bare aiogram echo bot's full garbage collections (80–220 ms, a few
-seconds apart) fell into its slices in some rounds and not in others, and its p99 swung
-from 13 to 160 ms (docs/benchmarks.md).
+The default 40 s is long enough for each bot's own periodic pauses (full garbage
+collections, seconds apart) to fall into its slices in every round, so that its p99 is
+comparable from round to round (docs/benchmarks.md).
 A framework's bots run at once, each on its own fake server, and take turns: each phase is
 cut into ``--slices`` parts and each bot gets one part in turn, so that the host's changing
 speed weighs on all of them alike.
@@ -125,9 +123,8 @@ def harness_gc_paused() -> Iterator[None]:
     """No garbage collection in this process while a phase is measured.
 
     The fake server and the load generator live here; a full collection of this process
-    stalled the load generator for up to 80 ms, which then sent a clump of updates at once
-    and showed as the bot's latency (seen in ``--latencies``). Memory grows a little for the
-    length of one phase.
+    stalls the load generator, which then sends a clump of updates at once that shows as
+    the bot's latency. Memory grows a little for the length of one phase.
     """
     gc.collect()
     gc.freeze()

@@ -7,6 +7,7 @@ import asyncio
 import sys
 from datetime import UTC
 from pathlib import Path
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -31,11 +32,18 @@ from storage.db import create_engine, create_sessionmaker
 from storage.event_models import Event
 
 
+class Subcommands(Protocol):
+    """What ``ArgumentParser.add_subparsers()`` returns, as far as this module uses it (its
+    class is private to argparse)."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser: ...
+
+
 class CommandError(Exception):
     """A mistake by the person typing the command: printed as one line, exit status 2."""
 
 
-def add_events_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_events_parser(commands: Subcommands) -> None:
     """Add ``ponte events`` and its subcommands to the top-level parser."""
     events = commands.add_parser("events", help="import, list and export events; QR codes")
     actions = events.add_subparsers(dest="events_command", required=True)

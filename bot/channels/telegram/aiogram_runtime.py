@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import (
@@ -20,35 +21,21 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.methods import (
-    AnswerCallbackQuery,
-    DeleteWebhook,
-    EditMessageReplyMarkup,
-    EditMessageText,
-    GetMe,
-    GetUpdates,
-    SendDocument,
-    SendMessage,
-    SetMyCommands,
-    SetMyDescription,
-    SetMyShortDescription,
-    SetWebhook,
-)
-from aiogram.methods.base import Response
 from aiogram.types import (
     BotCommand,
     BotCommandScopeChat,
     BotCommandScopeDefault,
     BufferedInputFile,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
     TelegramObject,
     Update,
 )
-from pydantic import BaseModel, ConfigDict
 
-from bot.channels.telegram.aiogram_session import JsonAiohttpSession, ReceivedUpdates
 from bot.channels.telegram.aiogram_webhook import WebhookReceiver
 from bot.channels.telegram.bridge import ALLOWED_UPDATES, CONCURRENT_UPDATES, TelegramBridge
-from bot.channels.telegram.render import html_call
 from bot.channels.telegram.runtime import WebhookConfig
 from bot.channels.telegram.transport import (
     Blocked,
@@ -63,6 +50,17 @@ from handlers.router import Core
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 DRAIN_SECONDS = 10.0  # for the updates in hand at a stop
+# Every text Ponte sends is HTML (user values escaped) and shows no link previews.
+BOT_DEFAULTS = DefaultBotProperties(
+    parse_mode=ParseMode.HTML, link_preview=LinkPreviewOptions(is_disabled=True)
+)
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+# The bridge's keyboards, by the field that tells them apart (render.reply_markup).
+MARKUP_TYPES: dict[str, type[Markup]] = {
+    "inline_keyboard": InlineKeyboardMarkup,
+    "keyboard": ReplyKeyboardMarkup,
+    "remove_keyboard": ReplyKeyboardRemove,
+}
 
 
 async def _translated(call: Callable[[], Awaitable[T]]) -> T:
@@ -84,62 +82,50 @@ async def _translated(call: Callable[[], Awaitable[T]]) -> T:
         raise Rejected(exc.message) from exc
 
 
-class SentMessage(BaseModel):
-    """The one part of a sent or edited message that Ponte reads."""
-
-    model_config = ConfigDict(extra="ignore")
-    message_id: int
-
-
-# Ponte's replies are Bot API JSON already, and it reads only the id of what it sent. With
-# aiogram's own methods each reply became models (the keyboard) and back to JSON, and each
-# answer was validated into a whole ``Message`` (sender, chat, entities, keyboard): together
-# a fifth of Ponte's CPU per update. These two name the call and keep only the id; the
-# transport posts its JSON as it is (``JsonAiohttpSession.call_json``).
-class LeanSendMessage(SendMessage):
-    """``sendMessage`` with the keyboard as JSON, answered with the message id only."""
-
-    __returning__ = SentMessage  # type: ignore[assignment]
-    reply_markup: dict[str, Any] | None = None  # type: ignore[assignment]
+def aiogram_markup(markup: dict[str, Any] | None) -> Markup | None:
+    """The bridge's ``reply_markup`` (Bot API JSON) as aiogram's keyboard model."""
+    if markup is None:
+        return None
+    kind = next((key for key in MARKUP_TYPES if key in markup), None)
+    if kind is None:
+        raise ValueError(f"not a keyboard Ponte sends: {sorted(markup)}")
+    return MARKUP_TYPES[kind].model_validate(markup)
 
 
-class LeanEditMessageText(EditMessageText):
-    """``editMessageText`` with the keyboard as JSON, answered with the message id only."""
-
-    __returning__ = SentMessage | bool
-    reply_markup: dict[str, Any] | None = None  # type: ignore[assignment]
-
-
-# Built once, with placeholder values: they only name the call and read its answer (the
-# parameters posted are the reply's own). ``model_construct`` fills in every default of the
-# method's twenty-odd fields, about 65 µs per reply on the benchmark's host.
-SEND_MESSAGE = LeanSendMessage.model_construct(chat_id=0, text="")
-EDIT_MESSAGE_TEXT = LeanEditMessageText.model_construct(text="")
+def update_json(update: Update) -> dict[str, Any]:
+    """``update`` as Bot API JSON, the bridge's input (aliases such as ``from``, no nulls)."""
+    return update.model_dump(mode="json", exclude_none=True, by_alias=True)
 
 
 class AiogramTransport:
-    """The bridge's Bot API calls, made through an ``aiogram.Bot``."""
+    """The bridge's Bot API calls, made through an ``aiogram.Bot`` built by :func:`build_bot`
+    (its defaults make every text HTML without link previews)."""
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
-        if not isinstance(bot.session, JsonAiohttpSession):
-            raise TypeError("AiogramTransport needs a bot from build_bot (a JSON session)")
-        self.session = bot.session
 
     async def bot_username(self) -> str:
         me = await _translated(self.bot.get_me)
         return me.username or ""
 
     async def send_message(self, chat_id: int, text: str, markup: dict[str, Any] | None) -> int:
-        parameters = html_call(markup, chat_id=chat_id, text=text)
-        sent = await _translated(lambda: self.session.call_json(self.bot, SEND_MESSAGE, parameters))
+        keyboard = aiogram_markup(markup)
+        sent = await _translated(
+            lambda: self.bot.send_message(chat_id, text, reply_markup=keyboard)
+        )
         return sent.message_id
 
     async def edit_message(
         self, chat_id: int, message_id: int, text: str, markup: dict[str, Any] | None
     ) -> None:
-        parameters = html_call(markup, chat_id=chat_id, message_id=message_id, text=text)
-        await _translated(lambda: self.session.call_json(self.bot, EDIT_MESSAGE_TEXT, parameters))
+        keyboard = aiogram_markup(markup)
+        if keyboard is not None and not isinstance(keyboard, InlineKeyboardMarkup):
+            raise ValueError("an edited message can carry inline buttons only")
+        await _translated(
+            lambda: self.bot.edit_message_text(
+                text, chat_id=chat_id, message_id=message_id, reply_markup=keyboard
+            )
+        )
 
     async def answer_callback(self, callback_id: str, text: str | None) -> None:
         await _translated(lambda: self.bot.answer_callback_query(callback_id, text=text))
@@ -172,29 +158,10 @@ class AiogramTransport:
         )
 
 
-# aiogram parses every answer with ``Response[method.__returning__]``; pydantic keeps such
-# parametrised models only in a weak cache, so the garbage collector keeps dropping them and
-# each call then rebuilds the model's schema, about 1 ms (a fifth of Ponte's CPU per update
-# in bench/telegram_throughput.py). Holding them here makes the cache hit every time.
-_RESPONSE_MODELS = tuple(
-    Response[method.__returning__]  # type: ignore[name-defined]
-    for method in (
-        AnswerCallbackQuery, DeleteWebhook, EditMessageReplyMarkup, GetMe, GetUpdates,
-        LeanEditMessageText, LeanSendMessage, SendDocument, SetMyCommands, SetMyDescription,
-        SetMyShortDescription, SetWebhook,
-    )
-)  # fmt: skip
-
-
-# For the calls Ponte makes through aiogram's own methods (its replies carry the same
-# options themselves: ``render.html_call``).
-BOT_DEFAULTS = DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True)
-
-
-def build_bot(token: str, api_base: str, received: ReceivedUpdates | None = None) -> Bot:
-    """An aiogram ``Bot`` for ``api_base`` (api.telegram.org, or a local Bot API server);
-    with ``received``, the updates it polls are kept there as received."""
-    session = JsonAiohttpSession(api=TelegramAPIServer.from_base(api_base), received=received)
+def build_bot(token: str, api_base: str) -> Bot:
+    """An aiogram ``Bot`` on its own ``AiohttpSession`` for ``api_base`` (api.telegram.org,
+    or a local Bot API server)."""
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
     return Bot(token, session=session, default=BOT_DEFAULTS)
 
 
@@ -204,12 +171,12 @@ def build_dispatcher() -> Dispatcher:
     return Dispatcher(disable_fsm=True)
 
 
-def build_router(bridge: TelegramBridge, received: ReceivedUpdates) -> Router:
+def build_router(bridge: TelegramBridge) -> Router:
     """One router: every update Ponte handles goes to the bridge as Bot API JSON."""
     router = Router(name="ponte")
 
     async def to_bridge(_event: TelegramObject, event_update: Update) -> None:
-        await bridge.process(received.take(event_update))
+        await bridge.process(update_json(event_update))
 
     router.message.register(to_bridge)
     router.callback_query.register(to_bridge)
@@ -223,11 +190,10 @@ class AiogramRuntime:
     def __init__(
         self, core: Core, token: str, api_base: str, webhook: WebhookConfig | None
     ) -> None:
-        self.received = ReceivedUpdates()
-        self.bot = build_bot(token, api_base, self.received)
+        self.bot = build_bot(token, api_base)
         self.bridge = TelegramBridge(core, AiogramTransport(self.bot))
         self.dispatcher = build_dispatcher()
-        self.dispatcher.include_router(build_router(self.bridge, self.received))
+        self.dispatcher.include_router(build_router(self.bridge))
         self.webhook = webhook
         self._polling: asyncio.Task[None] | None = None
         self._receiver: WebhookReceiver | None = None
@@ -250,7 +216,7 @@ class AiogramRuntime:
             )
             return
         hook = self.webhook
-        self._receiver = WebhookReceiver(self.dispatcher, self.bot, hook.secret, self.received)
+        self._receiver = WebhookReceiver(self.dispatcher, self.bot, hook.secret)
         await self._receiver.start(hook.host, hook.port, hook.path)
         await _translated(
             lambda: self.bot.set_webhook(

@@ -17,8 +17,6 @@ from typing import Any
 from aiogram import Bot, Dispatcher
 from aiohttp import web
 
-from bot.channels.telegram.aiogram_session import ReceivedUpdates
-
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
@@ -26,12 +24,9 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 class WebhookReceiver:
     """An HTTP server that feeds the updates Telegram posts to the dispatcher."""
 
-    def __init__(
-        self, dispatcher: Dispatcher, bot: Bot, secret: str, received: ReceivedUpdates
-    ) -> None:
+    def __init__(self, dispatcher: Dispatcher, bot: Bot, secret: str) -> None:
         self.dispatcher = dispatcher
         self.bot = bot
-        self.received = received
         self._secret = secret.encode()
         self._accepting = True
         self._tasks: set[asyncio.Task[None]] = set()
@@ -65,7 +60,6 @@ class WebhookReceiver:
 
     async def _feed(self, update: Any) -> None:
         try:
-            self.received.keep([update])
             await self.dispatcher.feed_raw_update(self.bot, update)
         except Exception:
             log.exception("a webhook update could not be handled")

@@ -1,12 +1,11 @@
 """python-telegram-bot's Bot API calls made with aiohttp instead of httpx.
 
-PTB sends every call through a ``telegram.request.BaseRequest``; its own, ``HTTPXRequest``,
-goes through httpx, httpcore and anyio, which cost about 2 ms of CPU per call on this
-project's benchmark machine against 0.25 ms for aiohttp (``bench/ptb_http_pool.py``) — most
-of why PTB answered three times fewer updates per second than aiogram (docs/benchmarks.md).
-This class implements the same contract as ``HTTPXRequest``: parameters form-encoded,
-multipart when files are sent, PTB's four time-outs, and ``TimedOut``/``NetworkError`` for
-what goes wrong on the way (Telegram's own errors are mapped by PTB from the status code).
+PTB sends every call through a ``telegram.request.BaseRequest``, its documented extension
+point for other HTTP clients. Its own ``HTTPXRequest`` costs several times the CPU per call
+of aiohttp (docs/benchmarks.md), and the calls are most of what PTB does per update. This
+class keeps ``HTTPXRequest``'s contract: parameters form-encoded, multipart when files are
+sent, PTB's four time-outs, and ``TimedOut``/``NetworkError`` for what goes wrong on the way
+(PTB maps Telegram's own errors from the status code).
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ class AiohttpRequest(BaseRequest):
 
     ``pool_timeout`` is how long a call may wait for a free connection (aiohttp counts that
     wait in its connect time-out, so the two are added); ``None`` waits as long as needed.
+    Its attributes carry no leading underscore: ``BaseRequest`` may add private ones.
     """
 
     def __init__(
@@ -40,23 +40,27 @@ class AiohttpRequest(BaseRequest):
         connect_timeout: float | None = 5.0,
         pool_timeout: float | None = 1.0,
     ) -> None:
-        self._size = connection_pool_size
-        self._read, self._write = read_timeout, write_timeout
-        self._connect, self._pool = connect_timeout, pool_timeout
-        self._session: aiohttp.ClientSession | None = None
+        self.pool_size = connection_pool_size
+        self.timeouts = {
+            "read": read_timeout,
+            "write": write_timeout,
+            "connect": connect_timeout,
+            "pool": pool_timeout,
+        }
+        self.client: aiohttp.ClientSession | None = None
 
     @property
     def read_timeout(self) -> float | None:
-        return self._read
+        return self.timeouts["read"]
 
     async def initialize(self) -> None:
-        if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self._size, ttl_dns_cache=3600)
-            self._session = aiohttp.ClientSession(connector=connector)
+        if self.client is None or self.client.closed:
+            connector = aiohttp.TCPConnector(limit=self.pool_size, ttl_dns_cache=3600)
+            self.client = aiohttp.ClientSession(connector=connector)
 
     async def shutdown(self) -> None:
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
+        if self.client is not None and not self.client.closed:
+            await self.client.close()
 
     async def do_request(
         self,
@@ -68,13 +72,14 @@ class AiohttpRequest(BaseRequest):
         connect_timeout: ODVFloat = BaseRequest.DEFAULT_NONE,
         pool_timeout: ODVFloat = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
-        if self._session is None or self._session.closed:
+        if self.client is None or self.client.closed:
             raise RuntimeError("AiohttpRequest.initialize() must be awaited before requests")
-        read = self._read if read_timeout is BaseRequest.DEFAULT_NONE else read_timeout
-        connect = self._connect if connect_timeout is BaseRequest.DEFAULT_NONE else connect_timeout
-        pool = self._pool if pool_timeout is BaseRequest.DEFAULT_NONE else pool_timeout
-        write = self._write if write_timeout is BaseRequest.DEFAULT_NONE else write_timeout
-        read, connect, pool, write = (_seconds(x) for x in (read, connect, pool, write))
+        given = {"read": read_timeout, "write": write_timeout, "connect": connect_timeout,
+                 "pool": pool_timeout}  # fmt: skip
+        read, write, connect, pool = (
+            _seconds(self.timeouts[name] if value is BaseRequest.DEFAULT_NONE else value)
+            for name, value in given.items()
+        )
         # aiohttp has no separate pool time-out: the connect time-out includes the wait for a
         # free connection, so it gets both. Sending has no time-out of its own either: a slow
         # upload is bounded by the connect and read time-outs around it plus the write one.
@@ -93,7 +98,7 @@ class AiohttpRequest(BaseRequest):
         elif request_data is not None:
             data = request_data.json_parameters
         try:
-            async with self._session.request(
+            async with self.client.request(
                 method, url, data=data, timeout=timeout, headers={"User-Agent": self.USER_AGENT}
             ) as response:
                 return response.status, await response.read()

@@ -10,17 +10,6 @@ from handlers.replies import Reply
 
 MAX_TEXT = 4096  # characters after entity parsing
 MAX_CAPTION = 1024
-# Every text Ponte sends is HTML (user values escaped) and shows no link previews.
-HTML_OPTIONS: dict[str, Any] = {"parse_mode": "HTML", "link_preview_options": {"is_disabled": True}}
-
-
-def html_call(markup: dict[str, Any] | None, **fields: Any) -> dict[str, Any]:
-    """A text call's Bot API parameters: ``fields``, HTML without link previews, and the
-    keyboard ``markup`` if there is one."""
-    parameters = {**fields, **HTML_OPTIONS}
-    if markup is not None:
-        parameters["reply_markup"] = markup
-    return parameters
 
 
 @dataclass(frozen=True, slots=True)
