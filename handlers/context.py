@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.directory import Directory
 from handlers.i18n import Translator, translator
 from handlers.replies import Button, Document, Notice, Reply, Response
 from storage.models import ConversationState, Participant
@@ -30,6 +29,25 @@ class AreaOption:
     id: int = 0
 
 
+class Flows(Protocol):
+    """What a flow may ask of the core that runs it, without knowing the other flows."""
+
+    async def leave(self, turn: Turn) -> bool:
+        """Leave the flow the user is in, if it must be left explicitly (editing a field).
+
+        ``False`` when the user has to stay where they are (they were told why).
+        """
+        ...
+
+    async def use_start_payload(self, turn: Turn) -> None:
+        """Act on a kept ``/start`` payload now that the participant is registered."""
+        ...
+
+    async def before_erase(self, turn: Turn) -> None:
+        """Let every module clean up what it holds about the participant being erased."""
+        ...
+
+
 @dataclass
 class Turn:
     """One event being handled, inside its database transaction."""
@@ -41,9 +59,9 @@ class Turn:
     taxonomy: TaxonomyRepository
     now: datetime
     """The turn's one "now", from the core's clock: every time the turn writes or compares."""
+    flows: Flows
     areas: tuple[AreaOption, ...] = ()
     response: Response = field(default_factory=Response)
-    directory: Directory = field(default_factory=Directory)
     created: bool = False
     erased: bool = False
     outbox_written: bool = False

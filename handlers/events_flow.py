@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from handlers.context import START_PAYLOAD, Turn
-from handlers.i18n import N_, Translator
-from handlers.ics import event_name
+from handlers.flow_router import FlowRouter
+from handlers.i18n import N_, Translator, event_name
 from handlers.markup import bold, escape, fmt
 from handlers.timefmt import date_range, when
 from storage.event_models import Event
@@ -85,3 +85,15 @@ async def list_my_events(turn: Turn) -> None:
         )
         return
     turn.say("\n\n".join(event_summary(event, t) for event in events))
+
+
+async def _events_command(turn: Turn, _args: str) -> None:
+    await list_my_events(turn)
+
+
+def setup() -> FlowRouter:
+    """``/events`` and joining the event a deep link names."""
+    router = FlowRouter("events")
+    router.command("events", _events_command, registered=True)
+    router.on_start_payload(join_pending_event)
+    return router

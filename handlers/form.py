@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers.consent import ConsentField
 from handlers.context import Turn
 from handlers.countries import check_time_zone
 from handlers.fields import (
@@ -22,7 +23,6 @@ from handlers.fields import (
 )
 from handlers.i18n import N_
 from handlers.markup import fmt
-from handlers.privacy import ConsentField
 from handlers.timefmt import clock, zone_label
 from handlers.validation import Problem
 

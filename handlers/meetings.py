@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from handlers.context import Turn
+from handlers.flow_router import FlowRouter
 from handlers.i18n import N_, Translator
 from handlers.ics import meeting_calendar
 from handlers.markup import bold, escape, fmt
@@ -314,3 +315,16 @@ async def agenda(turn: Turn) -> None:
         label = f"{slot_time} {partner.name or ''}"[:60]
         rows.append((Button(label, f"{MEETING}|{meeting.id}|v"),))
     turn.say("\n".join(lines), tuple(rows))
+
+
+async def _agenda_command(turn: Turn, _args: str) -> None:
+    await agenda(turn)
+
+
+def setup() -> FlowRouter:
+    """``/agenda`` and the buttons on meeting messages and feedback questions."""
+    router = FlowRouter("meetings")
+    router.command("agenda", _agenda_command, registered=True)
+    router.button(MEETING, on_meeting_button, registered=True)
+    router.button(FEEDBACK, on_feedback_button, registered=True)
+    return router

@@ -7,12 +7,12 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.context import Turn
-from handlers.i18n import N_, Translator
-from handlers.ics import event_name
+from handlers.flow_router import FlowRoute, FlowRouter
+from handlers.i18n import N_, Translator, event_name
 from handlers.markup import bold, escape, fmt
 from handlers.meetings import STALE, Build, announce_scheduled, tell
 from handlers.notify import reader, reply_to_payload
-from handlers.partners import partner_card
+from handlers.partners import NEW_REQUEST, partner_card
 from handlers.replies import Button, Reply
 from handlers.timefmt import when
 from handlers.validation import Problem, check_text, parse_id
@@ -370,3 +370,37 @@ def _lapse(
 def request_topic(request: MeetingRequest) -> str:
     """The outbox topic of plain notices about ``request``: how erasure finds them."""
     return f"request:{request.id}"
+
+
+async def _new_request_button(turn: Turn, value: str) -> None:
+    # Asking for a meeting leaves the profile field being edited, if it may be left.
+    if await turn.flows.leave(turn):
+        await start_request(turn, value)
+
+
+async def _note_again(turn: Turn, _edit: bool) -> bool:
+    await ask_note_again(turn)
+    return True
+
+
+async def _cancel_request(turn: Turn) -> None:
+    await on_note_button(turn, "cancel")
+
+
+def setup() -> FlowRouter:
+    """Meeting requests: the "meet" and answer buttons, the note flow, lapsing."""
+    router = FlowRouter("requests")
+    router.button(NEW_REQUEST, _new_request_button, registered=True)
+    router.button(ANSWER, on_answer_button, registered=True)
+    router.button(NOTE, on_note_button, flow=REQUEST_FLOW)
+    router.flow(
+        FlowRoute(
+            REQUEST_FLOW,
+            text=on_note_text,
+            ask_again=_note_again,
+            cancel=_cancel_request,
+            ended_by_commands=True,
+        )
+    )
+    router.maintenance(expire_due)
+    return router

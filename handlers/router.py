@@ -1,7 +1,9 @@
 """The core's front door: one event in, one response out, inside one transaction.
 
 Commands work at any step; button payloads are checked against where the user stands;
-everything else goes to the question the user is on.
+everything else goes to the question the user is on. What each command, button and flow
+does is declared by the flow modules' routers (:mod:`handlers.flow_router`); the core only
+looks them up.
 """
 
 from __future__ import annotations
@@ -10,23 +12,24 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers import (
+    erasure,
     events_flow,
+    language,
     meetings,
-    menu,
     partners,
     privacy,
     profile,
     registration,
     requests,
 )
-from handlers.context import START_PAYLOAD, AreaOption, Turn
-from handlers.directory import Directory
+from handlers.context import AreaOption, Turn
 from handlers.events import (
     ButtonPress,
     CommandMessage,
@@ -37,64 +40,103 @@ from handlers.events import (
     TextMessage,
     UnsupportedMessage,
 )
-from handlers.fields import Answer, Field, Outcome
+from handlers.flow_router import (
+    After,
+    ButtonRoute,
+    CommandRoute,
+    FlowRoute,
+    FlowRouter,
+    Outcome,
+)
 from handlers.i18n import N_, negotiate_locale, translator
 from handlers.markup import fmt
+from handlers.menu import help_text
 from handlers.ordering import KeyedLock
-from handlers.prompts import (
-    EDIT_FLOW,
-    NAV_BACK,
-    NAV_CANCEL,
-    NAV_DONE,
-    NAV_SKIP,
-    REGISTRATION_FLOW,
-    split_payload,
-)
+from handlers.prompts import split_payload
 from handlers.replies import Reply, Response
-from handlers.validation import Problem
 from storage.db import is_transient_conflict, transaction_gate
 from storage.repositories import ParticipantRepository, TaxonomyRepository
 from storage.writes import turn_transaction
 
 log = logging.getLogger(__name__)
+_Route = TypeVar("_Route", CommandRoute, ButtonRoute, FlowRoute)
 
 APOLOGY = N_("Sorry, something went wrong on our side. Your answers are safe; please try again.")
 TRANSACTION_ATTEMPTS = 4
 STALE_BUTTON = N_("That button is from an earlier message and no longer works.")
 
 
+def default_routers() -> list[FlowRouter]:
+    """Every flow Ponte runs, each from its module's ``setup()``: add a flow here."""
+    return [
+        registration.setup(),
+        profile.setup(),
+        language.setup(),
+        privacy.setup(),
+        partners.setup(),
+        requests.setup(),
+        meetings.setup(),
+        events_flow.setup(),
+        erasure.setup(),
+    ]
+
+
 class Core:
-    """Channel-neutral conversation engine shared by every channel."""
+    """Channel-neutral conversation engine shared by every channel.
+
+    ``routers`` are the flows it runs (by default :func:`default_routers`); a command, a
+    button prefix or a flow name may be claimed by one router only.
+    """
 
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
         *,
         clock: Callable[[], datetime],
+        routers: Sequence[FlowRouter] | None = None,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
         self.areas: tuple[AreaOption, ...] = ()
         self._ordering = KeyedLock()
         self._gate = transaction_gate(sessions)
-        self.directory = Directory()
         self.outbox_ready = asyncio.Event()
         """Set when messages for other people were queued; channel senders wait on it."""
+        self.routers = (self._own_router(), *(default_routers() if routers is None else routers))
+        self._commands: dict[str, CommandRoute] = {}
+        self._buttons: dict[str, ButtonRoute] = {}
+        self._flows: dict[str, FlowRoute] = {}
+        for router in self.routers:
+            _claim(self._commands, router, {c.name: c for c in router.commands})
+            _claim(self._buttons, router, {b.prefix: b for b in router.buttons})
+            _claim(self._flows, router, {f.name: f for f in router.flows})
+
+    def _own_router(self) -> FlowRouter:
+        """``/help`` and ``/cancel``: they serve whatever flow the user is in."""
+        router = FlowRouter("core")
+        router.command("help", self._help)
+        router.command("cancel", self._cancel)
+        return router
 
     async def run_maintenance(self) -> int:
         """Time-driven work: let unanswered requests lapse (both sides are told).
 
-        Returns how many requests lapsed. Safe to run from several processes at once.
+        Returns how much was done (requests that lapsed). Safe to run from several processes
+        at once.
         """
+        done = 0
         async with (
             self._gate or contextlib.nullcontext(),
             self.sessions() as session,
             session.begin(),
         ):
-            lapsed = await requests.expire_due(session, self.clock())
-        if lapsed:
+            now = self.clock()
+            for router in self.routers:
+                for job in router.maintenance_jobs:
+                    done += await job(session, now)
+        if done:
             self.outbox_ready.set()
-        return lapsed
+        return done
 
     async def load_taxonomy(self) -> None:
         """Cache the active interest areas (call again after the taxonomy changes)."""
@@ -137,8 +179,9 @@ class Core:
                 _stamp_changes(turn)
         if turn.outbox_written:
             self.outbox_ready.set()  # committed: senders may deliver it now
-        if turn.profiles_changed or turn.erased:
-            self.directory.invalidate()
+        for router in self.routers:
+            for hook in router.after_commit_hooks:
+                hook(turn)
         return turn.response
 
     async def _open(self, session: AsyncSession, sender: Sender) -> Turn:
@@ -161,8 +204,8 @@ class Core:
             taxonomy=TaxonomyRepository(session),
             areas=self.areas,
             now=now,
+            flows=self,
             created=created,
-            directory=self.directory,
         )
 
     async def _dispatch(self, turn: Turn, event: IncomingEvent) -> None:
@@ -181,227 +224,132 @@ class Core:
                 turn.say(turn.t.gettext("I can only read text messages and button presses."))
                 await self._ask_again(turn)
 
+    def _flow(self, turn: Turn) -> FlowRoute | None:
+        return self._flows.get(turn.flow)
+
+    async def _after(self, turn: Turn, outcome: Outcome) -> None:
+        if outcome is After.ASK_AGAIN:
+            await self._ask_again(turn)
+        elif outcome is After.STALE:
+            await self._stale(turn)
+
     # --- commands -------------------------------------------------------------------------
 
     async def _command(self, turn: Turn, name: str, args: str) -> None:
-        handler = self._commands().get(name)
-        if handler is None:
+        route = self._commands.get(name)
+        if route is None:
             turn.say(fmt(turn.t.gettext("I don't know the command /{name}."), name=name[:40]))
-            turn.say(menu.help_text(turn))
+            turn.say(help_text(turn))
             await self._ask_again(turn)
             return
-        await handler(turn, args)
-
-    def _commands(self) -> dict[str, Callable[[Turn, str], Awaitable[None]]]:
-        return {
-            "start": self._start,
-            "help": self._help,
-            "language": self._language,
-            "cancel": self._cancel,
-            "profile": self._profile,
-            "mydata": self._mydata,
-            "deleteme": self._deleteme,
-            "partners": self._registered_only(partners.show_partners),
-            "agenda": self._registered_only(meetings.agenda),
-            "events": self._registered_only(events_flow.list_my_events),
-        }
-
-    def _registered_only(
-        self, action: Callable[[Turn], Awaitable[None]]
-    ) -> Callable[[Turn, str], Awaitable[None]]:
-        async def command(turn: Turn, _args: str) -> None:
+        if route.registered:
             if not turn.registered:
                 turn.say(turn.t.gettext("Please finish registration first: send /start."))
                 await self._ask_again(turn)
                 return
-            if turn.flow == requests.REQUEST_FLOW:
+            flow = self._flow(turn)
+            if flow is not None and flow.ended_by_commands:
                 turn.go("idle")
-            await action(turn)
+        await self._after(turn, await route.handler(turn, args))
 
-        return command
+    async def _help(self, turn: Turn, _args: str) -> After:
+        turn.say(help_text(turn))
+        return After.ASK_AGAIN
 
-    async def _start(self, turn: Turn, args: str) -> None:
-        if args:
-            # Kept for the flows that use deep links (events); stored, never trusted.
-            turn.state.data = {**turn.state.data, START_PAYLOAD: args[:64]}
-        if not await profile.leave_editing(turn):
-            return
-        if turn.registered and turn.flow != "idle":
+    async def _cancel(self, turn: Turn, _args: str) -> Outcome:
+        flow = self._flow(turn)
+        if flow is not None and flow.cancel is not None:
+            outcome = await flow.cancel(turn)
+            if outcome is not After.DECLINED:
+                return outcome
+        turn.say(turn.t.gettext("There is nothing to cancel."))
+        if turn.flow != "idle":
             turn.go("idle")
-        if turn.registered and args:
-            await events_flow.join_pending_event(turn)
-            return
-        await registration.start(turn, new=turn.created)
-
-    async def _help(self, turn: Turn, _args: str) -> None:
-        turn.say(menu.help_text(turn))
-        await self._ask_again(turn)
-
-    async def _language(self, turn: Turn, _args: str) -> None:
-        menu.offer_languages(turn)
-
-    async def _cancel(self, turn: Turn, _args: str) -> None:
-        field = self._active_field(turn)
-        if turn.flow == REGISTRATION_FLOW:
-            registration.pause(turn)
-        elif turn.flow == EDIT_FLOW and field is not None:
-            await profile.finish_edit(turn, field, saved=False)
-        elif turn.flow == privacy.ERASE_FLOW:
-            if await privacy.confirm_erase(turn, "no"):
-                await self._ask_again(turn)
-        elif turn.flow == requests.REQUEST_FLOW:
-            await requests.on_note_button(turn, "cancel")
-        else:
-            turn.say(turn.t.gettext("There is nothing to cancel."))
-            if turn.flow != "idle":
-                turn.go("idle")
-
-    async def _profile(self, turn: Turn, _args: str) -> None:
-        if not turn.registered:
-            turn.say(turn.t.gettext("You can see your profile once registration is complete."))
-            await registration.start(turn, new=False)
-            return
-        if (editing := profile.editing(turn)) is not None:
-            await profile.finish_edit(turn, editing, saved=False)
-            return
-        turn.go("idle")
-        await profile.profile_card(turn)
-
-    async def _mydata(self, turn: Turn, _args: str) -> None:
-        await privacy.send_my_data(turn)
-
-    async def _deleteme(self, turn: Turn, _args: str) -> None:
-        field = self._active_field(turn)
-        await privacy.ask_to_erase(turn, keyboard=bool(field and field.contact_button(turn)))
+        return None
 
     # --- buttons, text and other input ----------------------------------------------------
 
     async def _button(self, turn: Turn, payload: str) -> None:
         key, value = split_payload(payload)
-        if key == menu.SET_LANGUAGE:
-            if menu.set_language(turn, value):
-                await self._ask_again(turn)
-            else:
-                await self._stale(turn)
-            return
-        if key == profile.EDIT:
-            field = profile.editable_field(value)
-            if field is None or not turn.registered:
+        route = self._buttons.get(key)
+        if route is not None:
+            if (route.flow is not None and turn.flow != route.flow) or (
+                route.registered and not turn.registered
+            ):
                 await self._stale(turn)
             else:
-                await profile.start_edit(turn, field)
+                await self._after(turn, await route.handler(turn, value))
             return
-        action = self._buttons().get(key)
-        if action is not None:
-            if key == partners.NEW_REQUEST and not await profile.leave_editing(turn):
-                return
-            if turn.registered:
-                await action(turn, value)
-            else:
-                await self._stale(turn)
-            return
-        if key == requests.NOTE:
-            if turn.flow == requests.REQUEST_FLOW:
-                await requests.on_note_button(turn, value)
-            else:
-                await self._stale(turn)
-            return
-        if key == privacy.ERASE_FLOW:
-            if turn.flow != privacy.ERASE_FLOW:
-                await self._stale(turn)
-            elif await privacy.confirm_erase(turn, value):
-                await self._ask_again(turn)
-            return
-        field = self._active_field(turn)
-        if field is None or key != field.key:
+        flow = self._flow(turn)
+        if flow is None or flow.button is None:
             await self._stale(turn)
             return
-        await self._navigate(turn, field, value)
-
-    def _buttons(self) -> dict[str, Callable[[Turn, str], Awaitable[None]]]:
-        """Buttons that work whenever a registered user presses them (payloads re-checked)."""
-        return {
-            partners.PARTNERS: partners.on_partners_button,
-            partners.NEW_REQUEST: requests.start_request,
-            requests.ANSWER: requests.on_answer_button,
-            meetings.MEETING: meetings.on_meeting_button,
-            meetings.FEEDBACK: meetings.on_feedback_button,
-        }
-
-    async def _navigate(self, turn: Turn, field: Field, value: str) -> None:
-        editing = turn.flow == EDIT_FLOW
-        if value == NAV_BACK and not editing:
-            await registration.go_back(turn, field)
-        elif value == NAV_CANCEL and editing:
-            await profile.finish_edit(turn, field, saved=False)
-        elif value == NAV_SKIP and field.optional:
-            await field.clear(turn)
-            await self._answered(turn, field, Outcome.DONE, pressed=True)
-        elif value == NAV_DONE and field.multi:
-            await self._answered(turn, field, await field.finish(turn), pressed=True)
-        else:
-            await self._answered(turn, field, await field.on_choice(turn, value), pressed=True)
+        await self._after(turn, await flow.button(turn, payload))
 
     async def _text(self, turn: Turn, text: str) -> None:
-        field = self._active_field(turn)
-        if field is not None:
-            await self._answered(turn, field, await field.on_text(turn, text), pressed=False)
-        elif turn.flow == privacy.ERASE_FLOW:
-            turn.say(turn.t.gettext("Please choose one of the options below."))
-            privacy.erase_prompt(turn)
-        elif turn.flow == requests.REQUEST_FLOW:
-            await requests.on_note_text(turn, text)
-        elif not turn.registered:
-            await registration.start(turn, new=turn.created)
-        else:
-            turn.say(turn.t.gettext("I didn't understand that. Here is what I can do:"))
-            turn.say(menu.help_text(turn))
+        flow = self._flow(turn)
+        if flow is not None and flow.text is not None:
+            outcome = await flow.text(turn, text)
+            if outcome is not After.DECLINED:
+                await self._after(turn, outcome)
+                return
+        for router in self.routers:
+            for handler in router.idle_text:
+                outcome = await handler(turn, text)
+                if outcome is not After.DECLINED:
+                    await self._after(turn, outcome)
+                    return
+        turn.say(turn.t.gettext("I didn't understand that. Here is what I can do:"))
+        turn.say(help_text(turn))
 
     async def _contact(self, turn: Turn, phone: str, own: bool) -> None:
-        field = self._active_field(turn)
-        if field is None:
-            turn.say(turn.t.gettext("Thank you, but I did not ask for a phone number now."))
-            return
-        await self._answered(turn, field, await field.on_contact(turn, phone, own), pressed=False)
-
-    async def _answered(self, turn: Turn, field: Field, answer: Answer, *, pressed: bool) -> None:
-        if isinstance(answer, Problem):
-            turn.say(answer.render(turn.t))
-            await self._ask_again(turn)
-        elif answer is Outcome.STAY:
-            await self._ask_again(turn, edit=pressed)
-        elif turn.flow == EDIT_FLOW:
-            await profile.finish_edit(turn, field, saved=True)
-        else:
-            await registration.advance(turn, field)
+        flow = self._flow(turn)
+        if flow is not None and flow.contact is not None:
+            outcome = await flow.contact(turn, phone, own)
+            if outcome is not After.DECLINED:
+                await self._after(turn, outcome)
+                return
+        turn.say(turn.t.gettext("Thank you, but I did not ask for a phone number now."))
 
     async def _stale(self, turn: Turn) -> None:
         turn.notice(turn.t.gettext(STALE_BUTTON))
         turn.say(turn.t.gettext(STALE_BUTTON))
         if not await self._ask_again(turn):
-            turn.say(menu.help_text(turn))
-
-    def _active_field(self, turn: Turn) -> Field | None:
-        if turn.flow == REGISTRATION_FLOW:
-            return registration.current_field(turn)
-        if turn.flow == EDIT_FLOW and turn.state.step:
-            return profile.editable_field(turn.state.step)
-        return None
+            turn.say(help_text(turn))
 
     async def _ask_again(self, turn: Turn, *, edit: bool = False) -> bool:
         """Repeat the question the user is on; ``False`` when they are on none."""
-        field = self._active_field(turn)
-        if field is not None and turn.flow == REGISTRATION_FLOW:
-            await registration.ask_field(turn, field, edit=edit)
-        elif field is not None:
-            await profile.ask_edit(turn, field, edit=edit)
-        elif turn.flow == privacy.ERASE_FLOW:
-            privacy.erase_prompt(turn)
-        elif turn.flow == requests.REQUEST_FLOW:
-            await requests.ask_note_again(turn)
-        else:
+        flow = self._flow(turn)
+        if flow is None or flow.ask_again is None:
             return False
-        return True
+        return await flow.ask_again(turn, edit)
+
+    # --- what flows may ask of the core (handlers.context.Flows) ---------------------------
+
+    async def leave(self, turn: Turn) -> bool:
+        """Leave the user's flow if it must be left explicitly; ``False``: they stay."""
+        flow = self._flow(turn)
+        return flow is None or flow.leave is None or await flow.leave(turn)
+
+    async def use_start_payload(self, turn: Turn) -> None:
+        """Let the flows that use deep links act on a kept ``/start`` payload."""
+        for router in self.routers:
+            for hook in router.start_payload_hooks:
+                await hook(turn)
+
+    async def before_erase(self, turn: Turn) -> None:
+        """Let every module clean up what it holds about the participant being erased."""
+        for router in self.routers:
+            for hook in router.erase_hooks:
+                await hook(turn)
+
+
+def _claim(taken: dict[str, _Route], router: FlowRouter, wanted: dict[str, _Route]) -> None:
+    """Add ``router``'s routes, refusing a name another router already claimed."""
+    clash = taken.keys() & wanted.keys()
+    if clash:
+        raise ValueError(f"router {router.name!r} claims what another router has: {sorted(clash)}")
+    taken.update(wanted)
 
 
 def _stamp_changes(turn: Turn) -> None:

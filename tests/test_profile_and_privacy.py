@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import App
-from handlers.privacy import PRIVACY_NOTICE_VERSION
+from handlers.consent import PRIVACY_NOTICE_VERSION
 from handlers.replies import Response
 from storage.models import ConsentRecord, ConversationState, Participant, ParticipantInterest
 from tests.chat import Chat
