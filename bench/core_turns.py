@@ -24,7 +24,7 @@ from pathlib import Path
 from bench.telegram_workload import SET_UP, script
 from bot.app import build_app
 from bot.config import Settings
-from handlers.events import CommandMessage, IncomingEvent, Sender, TextMessage
+from handlers.kernel.incoming import CommandMessage, IncomingEvent, Sender, TextMessage
 
 SORT = os.environ.get("SORT", "cumulative")
 

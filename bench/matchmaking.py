@@ -29,8 +29,8 @@ from sqlalchemy import func, insert, select
 
 from bot.app import build_app
 from bot.config import Settings
-from handlers.events import ButtonPress, CommandMessage, Sender
-from handlers.router import Core
+from handlers.core import Core
+from handlers.kernel.incoming import ButtonPress, CommandMessage, Sender
 from storage.event_models import (
     Booking,
     Event,

@@ -16,7 +16,7 @@ from bot.app import App, prepare_database
 from bot.clock import system_clock
 from bot.config import Settings
 from bot.event_links import deep_link, write_qr_png
-from handlers.i18n import negotiate_locale, translator
+from handlers.kernel.i18n import negotiate_locale, translator
 from storage.db import create_engine, create_sessionmaker
 from storage.demo import DEMO_CODE, redate_demo, seed_demo
 from storage.event_files import (

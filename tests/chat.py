@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from handlers.events import (
+from handlers.core import Core
+from handlers.kernel.incoming import (
     ButtonPress,
     ContactShared,
     IncomingEvent,
@@ -12,9 +13,8 @@ from handlers.events import (
     UnsupportedMessage,
     parse_text,
 )
-from handlers.markup import to_plain_text
-from handlers.replies import Button, Reply, Response
-from handlers.router import Core
+from handlers.kernel.markup import to_plain_text
+from handlers.kernel.replies import Button, Reply, Response
 
 
 @dataclass

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bot.app import App
-from handlers.context import Turn
-from handlers.flow_router import After, FlowRoute, FlowRouter
-from handlers.router import Core, default_routers
+from handlers.core import Core, default_routers
+from handlers.kernel.context import Turn
+from handlers.kernel.flow_router import After, FlowRoute, FlowRouter
 from tests.chat import Chat
 
 

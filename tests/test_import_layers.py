@@ -92,3 +92,24 @@ def test_layers_only_import_downwards() -> None:
         and top not in below[name.split(".")[0]]
     ]
     assert wrong == []
+
+
+def test_handler_packages_only_import_downwards() -> None:
+    """kernel ← participant ← matchmaking ← core: each package uses only those before it."""
+    order = ["handlers.kernel", "handlers.participant", "handlers.matchmaking", "handlers.core"]
+
+    def rank(module: str) -> int | None:
+        return next(
+            (i for i, p in enumerate(order) if module == p or module.startswith(p + ".")), None
+        )
+
+    wrong = [
+        f"{name} imports {target}"
+        for name, targets in _graph().items()
+        for target in targets
+        if (mine := rank(name)) is not None
+        and (theirs := rank(target)) is not None
+        and theirs > mine
+    ]
+    assert wrong == []
+    assert not [name for name in _graph() if name.startswith("handlers.") and rank(name) is None]

@@ -24,8 +24,8 @@ from bot.channels.telegram.run import start
 from bot.channels.telegram.transport import RetryLater, with_retries
 from bot.channels.telegram.updates import CHANNEL
 from bot.config import Settings
-from handlers.notify import reply_to_payload
-from handlers.replies import Document, Reply
+from handlers.kernel.notify import reply_to_payload
+from handlers.kernel.replies import Document, Reply
 from storage.db import transaction_gate
 from storage.event_models import OutboxMessage
 from storage.outbox import OutboxRepository

@@ -6,7 +6,7 @@ import pytest
 
 from bot.channels.telegram.render import MAX_TEXT, messages_for, split_markup
 from bot.channels.telegram.updates import parse_update
-from handlers.events import (
+from handlers.kernel.incoming import (
     ButtonPress,
     CommandMessage,
     ContactShared,
@@ -14,8 +14,8 @@ from handlers.events import (
     TextMessage,
     UnsupportedMessage,
 )
-from handlers.markup import escape, fmt
-from handlers.replies import Button, Reply
+from handlers.kernel.markup import escape, fmt
+from handlers.kernel.replies import Button, Reply
 from tests.fake_bot_api import parse_html
 
 USER = {"id": 1111111, "is_bot": False, "first_name": "Test", "language_code": "it"}

@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from handlers.events import ButtonPress, ContactShared, IncomingEvent, Sender, parse_text
-from handlers.markup import to_plain_text
-from handlers.notify import payload_to_reply
-from handlers.replies import Button, Reply, Response
-from handlers.router import Core
-from handlers.validation import parse_id
+from handlers.core import Core
+from handlers.kernel.incoming import ButtonPress, ContactShared, IncomingEvent, Sender, parse_text
+from handlers.kernel.markup import to_plain_text
+from handlers.kernel.notify import payload_to_reply
+from handlers.kernel.replies import Button, Reply, Response
+from handlers.kernel.validation import parse_id
 from storage.outbox import OutboxRepository
 
 CHANNEL = "console"

@@ -22,12 +22,12 @@ from bot.channels.telegram.transport import (
     with_retries,
 )
 from bot.channels.telegram.updates import ParsedUpdate, parse_update
-from handlers.events import ReachabilityChanged
-from handlers.i18n import SUPPORTED_LOCALES, translator
-from handlers.menu import BOT_DESCRIPTION, BOT_SHORT_DESCRIPTION, COMMANDS
-from handlers.ordering import KeyedLock
-from handlers.replies import Reply, Response
-from handlers.router import APOLOGY, Core
+from handlers.core import APOLOGY, Core
+from handlers.kernel.i18n import SUPPORTED_LOCALES, translator
+from handlers.kernel.incoming import ReachabilityChanged
+from handlers.kernel.menu import BOT_DESCRIPTION, BOT_SHORT_DESCRIPTION, COMMANDS
+from handlers.kernel.ordering import KeyedLock
+from handlers.kernel.replies import Reply, Response
 
 log = logging.getLogger(__name__)
 

@@ -32,9 +32,9 @@ from bot.channels.telegram.transport import (
     reply_calls,
 )
 from bot.channels.telegram.updates import CHANNEL
-from handlers.events import ReachabilityChanged, Sender
-from handlers.notify import payload_to_reply
-from handlers.router import Core
+from handlers.core import Core
+from handlers.kernel.incoming import ReachabilityChanged, Sender
+from handlers.kernel.notify import payload_to_reply
 from storage.db import transaction_gate
 from storage.outbox import OutboxRepository
 

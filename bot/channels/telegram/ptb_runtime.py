@@ -37,7 +37,7 @@ from bot.channels.telegram.ptb_request import AiohttpRequest
 from bot.channels.telegram.render import html_call
 from bot.channels.telegram.runtime import WebhookConfig
 from bot.channels.telegram.transport import Blocked, NotModified, Rejected, RetryLater, Transient
-from handlers.router import Core
+from handlers.core import Core
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

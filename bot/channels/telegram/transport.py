@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
 from bot.channels.telegram.render import caption_for, messages_for
-from handlers.replies import Reply
+from handlers.kernel.replies import Reply
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from handlers.events import (
+from handlers.kernel.incoming import (
     ButtonPress,
     ContactShared,
     IncomingEvent,

@@ -6,13 +6,13 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from handlers.context import Turn
-from handlers.flow_router import After, FlowRoute, FlowRouter
-from handlers.i18n import event_name
-from handlers.markup import bold
-from handlers.profile import editing
-from handlers.registration import current_field
-from handlers.replies import Button, Document
+from handlers.kernel.context import Turn
+from handlers.kernel.flow_router import After, FlowRoute, FlowRouter
+from handlers.kernel.i18n import event_name
+from handlers.kernel.markup import bold
+from handlers.kernel.replies import Button, Document
+from handlers.participant.profile import editing
+from handlers.participant.registration import current_field
 from storage.event_models import Meeting, MeetingRequest, Place
 from storage.models import Participant
 from storage.repositories import PersonalData

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from handlers.context import Turn
-from handlers.fields import CHOOSE_AN_OPTION, Answer, Choice, Field, Outcome
-from handlers.i18n import N_
-from handlers.markup import fmt
-from handlers.timefmt import when
-from handlers.validation import Problem
+from handlers.kernel.context import Turn
+from handlers.kernel.i18n import N_
+from handlers.kernel.markup import fmt
+from handlers.kernel.timefmt import when
+from handlers.kernel.validation import Problem
+from handlers.participant.fields import CHOOSE_AN_OPTION, Answer, Choice, Field, Outcome
 
 PRIVACY_PURPOSE = "profile_sharing"
 # Raise the version whenever the notice's wording changes: consent is tied to what was shown.

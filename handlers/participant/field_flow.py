@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from handlers.context import Turn
-from handlers.fields import Answer, Field, Outcome
-from handlers.flow_router import After, FlowRoute, Leave
-from handlers.prompts import NAV_DONE, NAV_SKIP, split_payload
-from handlers.validation import Problem
+from handlers.kernel.context import Turn
+from handlers.kernel.flow_router import After, FlowRoute, Leave
+from handlers.kernel.replies import split_payload
+from handlers.kernel.validation import Problem
+from handlers.participant.fields import Answer, Field, Outcome
+from handlers.participant.prompts import NAV_DONE, NAV_SKIP
 
 FieldStep = Callable[[Turn, Field], Awaitable[None]]
 
@@ -36,7 +37,7 @@ class FieldFlow:
     def route(
         self, *, cancel: Callable[[Turn], Awaitable[After | None]], leave: Leave | None = None
     ) -> FlowRoute:
-        """The flow's entry for a :class:`~handlers.flow_router.FlowRouter`."""
+        """The flow's entry for a :class:`~handlers.kernel.flow_router.FlowRouter`."""
         return FlowRoute(
             self.name,
             text=self.on_text,

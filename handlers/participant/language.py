@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from handlers.context import Turn
-from handlers.fields import native_language_name
-from handlers.flow_router import After, FlowRouter
-from handlers.i18n import SUPPORTED_LOCALES
-from handlers.markup import bold, fmt
-from handlers.replies import Button
+from handlers.kernel.context import Turn
+from handlers.kernel.flow_router import After, FlowRouter
+from handlers.kernel.i18n import SUPPORTED_LOCALES
+from handlers.kernel.markup import bold, fmt
+from handlers.kernel.replies import Button
+from handlers.participant.fields import native_language_name
 
 SET_LANGUAGE = "setlang"
 

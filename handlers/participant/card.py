@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from handlers.context import Turn
-from handlers.form import CONSENT, EDITABLE_FIELDS
-from handlers.markup import bold
-from handlers.replies import Button
+from handlers.kernel.context import Turn
+from handlers.kernel.markup import bold
+from handlers.kernel.replies import Button
+from handlers.participant.form import CONSENT, EDITABLE_FIELDS
 
 EDIT = "edit"
 """Payload prefix of the card's buttons: ``edit|<field key>``."""

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from handlers.context import Turn
-from handlers.countries import country_name
-from handlers.directory import Directory, Entry, EventIndex, keywords
-from handlers.fields import SPOKEN_LANGUAGES
-from handlers.flow_router import FlowRouter
-from handlers.form import ORG_TYPES
-from handlers.i18n import N_, Translator, event_name
-from handlers.markup import bold, escape, fmt
-from handlers.replies import Button
-from handlers.validation import parse_id
+from handlers.kernel.context import Turn
+from handlers.kernel.flow_router import FlowRouter
+from handlers.kernel.i18n import N_, Translator, event_name
+from handlers.kernel.markup import bold, escape, fmt
+from handlers.kernel.replies import Button
+from handlers.kernel.validation import parse_id
+from handlers.matchmaking.directory import Directory, Entry, EventIndex, keywords
+from handlers.participant.countries import country_name
+from handlers.participant.fields import SPOKEN_LANGUAGES
+from handlers.participant.form import ORG_TYPES
 from storage.event_models import Event
 from storage.matchmaking import MatchmakingRepository
 from storage.models import Participant

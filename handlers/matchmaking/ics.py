@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Timezone, vCalAddress, vText
 from icalendar import Event as CalendarEvent
 
-from handlers.i18n import N_, Translator, event_name
-from handlers.replies import Document
+from handlers.kernel.i18n import N_, Translator, event_name
+from handlers.kernel.replies import Document
 from storage.event_models import Meeting
 from storage.models import Participant
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from handlers.card import profile_card
-from handlers.context import START_PAYLOAD, Turn
-from handlers.field_flow import FieldFlow
-from handlers.fields import Field, PhoneField
-from handlers.flow_router import After, FlowRouter
-from handlers.form import REGISTRATION_FIELDS
-from handlers.markup import bold, fmt
-from handlers.menu import help_text
-from handlers.prompts import NAV_BACK, REGISTRATION_FLOW, ask
+from handlers.kernel.context import START_PAYLOAD, Turn
+from handlers.kernel.flow_router import After, FlowRouter
+from handlers.kernel.markup import bold, fmt
+from handlers.kernel.menu import help_text
+from handlers.participant.card import profile_card
+from handlers.participant.field_flow import FieldFlow
+from handlers.participant.fields import Field, PhoneField
+from handlers.participant.form import REGISTRATION_FIELDS
+from handlers.participant.prompts import NAV_BACK, REGISTRATION_FLOW, ask
 
 _POSITION = {field.key: index for index, field in enumerate(REGISTRATION_FIELDS)}
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from handlers.context import Turn
-from handlers.i18n import N_
-from handlers.markup import bold
+from handlers.kernel.context import Turn
+from handlers.kernel.i18n import N_
+from handlers.kernel.markup import bold
 
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", N_("Start or continue registration")),

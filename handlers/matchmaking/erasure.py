@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from handlers.context import Turn
-from handlers.flow_router import FlowRouter
-from handlers.meetings import FEEDBACK, MEETING, cancel_everything_of
-from handlers.notify import payload_to_reply
-from handlers.requests import ANSWER, request_topic
+from handlers.kernel.context import Turn
+from handlers.kernel.flow_router import FlowRouter
+from handlers.kernel.notify import payload_to_reply
+from handlers.matchmaking.meetings import FEEDBACK, MEETING, cancel_everything_of
+from handlers.matchmaking.requests import ANSWER, request_topic
 from storage.repositories import PersonalData
 
 

@@ -2,7 +2,7 @@
 
 Commands work at any step; button payloads are checked against where the user stands;
 everything else goes to the question the user is on. What each command, button and flow
-does is declared by the flow modules' routers (:mod:`handlers.flow_router`); the core only
+does is declared by the flow modules' routers (:mod:`handlers.kernel.flow_router`); the core only
 looks them up.
 """
 
@@ -18,19 +18,17 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers import (
-    erasure,
-    events_flow,
-    language,
-    meetings,
-    partners,
-    privacy,
-    profile,
-    registration,
-    requests,
+from handlers.kernel.context import AreaOption, Turn
+from handlers.kernel.flow_router import (
+    After,
+    ButtonRoute,
+    CommandRoute,
+    FlowRoute,
+    FlowRouter,
+    Outcome,
 )
-from handlers.context import AreaOption, Turn
-from handlers.events import (
+from handlers.kernel.i18n import N_, negotiate_locale, translator
+from handlers.kernel.incoming import (
     ButtonPress,
     CommandMessage,
     ContactShared,
@@ -40,20 +38,12 @@ from handlers.events import (
     TextMessage,
     UnsupportedMessage,
 )
-from handlers.flow_router import (
-    After,
-    ButtonRoute,
-    CommandRoute,
-    FlowRoute,
-    FlowRouter,
-    Outcome,
-)
-from handlers.i18n import N_, negotiate_locale, translator
-from handlers.markup import fmt
-from handlers.menu import help_text
-from handlers.ordering import KeyedLock
-from handlers.prompts import split_payload
-from handlers.replies import Reply, Response
+from handlers.kernel.markup import fmt
+from handlers.kernel.menu import help_text
+from handlers.kernel.ordering import KeyedLock
+from handlers.kernel.replies import Reply, Response, split_payload
+from handlers.matchmaking import agenda, erasure, events, meetings, partners, requests
+from handlers.participant import language, privacy, profile, registration
 from storage.db import is_transient_conflict, transaction_gate
 from storage.repositories import ParticipantRepository, TaxonomyRepository
 from storage.writes import turn_transaction
@@ -76,7 +66,8 @@ def default_routers() -> list[FlowRouter]:
         partners.setup(),
         requests.setup(),
         meetings.setup(),
-        events_flow.setup(),
+        agenda.setup(),
+        events.setup(),
         erasure.setup(),
     ]
 
@@ -324,7 +315,7 @@ class Core:
             return False
         return await flow.ask_again(turn, edit)
 
-    # --- what flows may ask of the core (handlers.context.Flows) ---------------------------
+    # --- what flows may ask of the core (handlers.kernel.context.Flows) ---------------------------
 
     async def leave(self, turn: Turn) -> bool:
         """Leave the user's flow if it must be left explicitly; ``False``: they stay."""

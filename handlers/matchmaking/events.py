@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from handlers.context import START_PAYLOAD, Turn
-from handlers.flow_router import FlowRouter
-from handlers.i18n import N_, Translator, event_name
-from handlers.markup import bold, escape, fmt
-from handlers.timefmt import date_range, when
+from handlers.kernel.context import START_PAYLOAD, Turn
+from handlers.kernel.flow_router import FlowRouter
+from handlers.kernel.i18n import N_, Translator, event_name
+from handlers.kernel.markup import bold, escape, fmt
+from handlers.kernel.timefmt import date_range, when
 from storage.event_models import Event
 from storage.matchmaking import MatchmakingRepository
 

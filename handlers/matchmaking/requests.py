@@ -6,16 +6,16 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.context import Turn
-from handlers.flow_router import FlowRoute, FlowRouter
-from handlers.i18n import N_, Translator, event_name
-from handlers.markup import bold, escape, fmt
-from handlers.meetings import STALE, Build, announce_scheduled, tell
-from handlers.notify import reader, reply_to_payload
-from handlers.partners import NEW_REQUEST, partner_card
-from handlers.replies import Button, Reply
-from handlers.timefmt import when
-from handlers.validation import Problem, check_text, parse_id
+from handlers.kernel.context import Turn
+from handlers.kernel.flow_router import FlowRoute, FlowRouter
+from handlers.kernel.i18n import N_, Translator, event_name
+from handlers.kernel.markup import bold, escape, fmt
+from handlers.kernel.notify import reader, reply_to_payload
+from handlers.kernel.replies import Button, Reply
+from handlers.kernel.timefmt import when
+from handlers.kernel.validation import Problem, check_text, parse_id
+from handlers.matchmaking.meetings import STALE, Build, announce_scheduled, tell
+from handlers.matchmaking.partners import NEW_REQUEST, partner_card
 from storage.event_models import Event, MeetingRequest
 from storage.matchmaking import MatchmakingRepository
 from storage.models import Participant

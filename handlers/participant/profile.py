@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from handlers.card import EDIT, profile_card
-from handlers.context import Turn
-from handlers.field_flow import FieldFlow
-from handlers.fields import Field, PhoneField, ToggleField
-from handlers.flow_router import After, FlowRouter
-from handlers.form import EDITABLE_FIELDS
-from handlers.prompts import EDIT_FLOW, NAV_CANCEL, ask
-from handlers.registration import start
-from handlers.validation import Problem
+from handlers.kernel.context import Turn
+from handlers.kernel.flow_router import After, FlowRouter
+from handlers.kernel.validation import Problem
+from handlers.participant.card import EDIT, profile_card
+from handlers.participant.field_flow import FieldFlow
+from handlers.participant.fields import Field, PhoneField, ToggleField
+from handlers.participant.form import EDITABLE_FIELDS
+from handlers.participant.prompts import EDIT_FLOW, NAV_CANCEL, ask
+from handlers.participant.registration import start
 
 _EDITABLE = {field.key: field for field in EDITABLE_FIELDS}
 

@@ -8,8 +8,8 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.i18n import Translator, translator
-from handlers.replies import Button, Document, Notice, Reply, Response
+from handlers.kernel.i18n import Translator, translator
+from handlers.kernel.replies import Button, Document, Notice, Reply, Response
 from storage.models import ConversationState, Participant
 from storage.repositories import ParticipantRepository, TaxonomyRepository
 

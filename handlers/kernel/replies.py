@@ -34,7 +34,7 @@ class Document:
 class Reply:
     """One message to show.
 
-    ``text`` is markup (see :mod:`handlers.markup`). ``buttons`` are rows of inline choices.
+    ``text`` is markup (see :mod:`handlers.kernel.markup`). ``buttons`` are rows of inline choices.
     ``edit`` asks the channel to replace the message whose button was pressed instead of
     sending a new one. ``contact_button`` is the label of a "share my phone number" button
     (a reply keyboard on Telegram); ``remove_keyboard`` takes such a keyboard away.
@@ -72,3 +72,9 @@ class Response:
     notice: Notice | None = None
     locale: str | None = None
     language_changed: bool = False
+
+
+def split_payload(payload: str) -> tuple[str, str]:
+    """``"key|value"`` → ``("key", "value")``; a payload without ``|`` has an empty value."""
+    key, _, value = payload.partition("|")
+    return key, value

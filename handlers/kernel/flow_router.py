@@ -16,7 +16,7 @@ from enum import Enum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.context import Turn
+from handlers.kernel.context import Turn
 
 
 class After(Enum):
