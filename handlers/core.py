@@ -1,4 +1,4 @@
-"""The core's front door: one event in, one response out, inside one transaction.
+"""The core's front door: one incoming message in, one response out, in one transaction.
 
 Commands work at any step; button payloads are checked against where the user stands;
 everything else goes to the question the user is on. What each command, button and flow
@@ -32,7 +32,7 @@ from handlers.kernel.incoming import (
     ButtonPress,
     CommandMessage,
     ContactShared,
-    IncomingEvent,
+    Incoming,
     ReachabilityChanged,
     Sender,
     TextMessage,
@@ -135,35 +135,38 @@ class Core:
             areas = await TaxonomyRepository(session).active_areas()
         self.areas = tuple(AreaOption(a.code, dict(a.names), a.id) for a in areas)
 
-    async def handle(self, event: IncomingEvent) -> Response:
-        """Handle one event; a user's events are handled one at a time, in arrival order."""
-        sender = event.sender
+    async def handle(self, incoming: Incoming) -> Response:
+        """Answer one incoming message; a user's are handled one at a time, in arrival order."""
+        sender = incoming.sender
         async with self._ordering.hold((sender.channel, sender.user_id)):
             locale = negotiate_locale(sender.language_hint)
             for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
                 try:
-                    return await self._transaction(event)
+                    return await self._transaction(incoming)
                 except Exception as exc:
                     if attempt < TRANSACTION_ATTEMPTS and is_transient_conflict(exc):
                         await asyncio.sleep(random.uniform(0.005, 0.05) * attempt)
                         continue
                     log.exception(
-                        "event from %s:%s failed: %r", sender.channel, sender.user_id, event
+                        "update from %s:%s failed: %r", sender.channel, sender.user_id, incoming
                     )
                     break
             return Response(replies=[Reply(translator(locale).gettext(APOLOGY))], locale=locale)
 
-    async def _transaction(self, event: IncomingEvent) -> Response:
-        """The event's one transaction: all of it is stored, or none of it."""
+    async def _transaction(self, incoming: Incoming) -> Response:
+        """The update's one transaction: all of it is stored, or none of it."""
         async with self._gate, turn_transaction(self.sessions) as session:
-            if isinstance(event, ReachabilityChanged):
+            if isinstance(incoming, ReachabilityChanged):
                 await ParticipantRepository(session).set_reachable(
-                    event.sender.channel, event.sender.user_id, event.reachable, self.clock()
+                    incoming.sender.channel,
+                    incoming.sender.user_id,
+                    incoming.reachable,
+                    self.clock(),
                 )
                 return Response()
-            turn = await self._open(session, event.sender)
+            turn = await self._open(session, incoming.sender)
             locale = turn.participant.locale
-            await self._dispatch(turn, event)
+            await self._dispatch(turn, incoming)
             if not turn.erased:
                 turn.response.locale = turn.participant.locale
                 turn.response.language_changed = turn.participant.locale != locale
@@ -199,8 +202,8 @@ class Core:
             created=created,
         )
 
-    async def _dispatch(self, turn: Turn, event: IncomingEvent) -> None:
-        match event:
+    async def _dispatch(self, turn: Turn, incoming: Incoming) -> None:
+        match incoming:
             case CommandMessage(name=name, args=args):
                 await self._command(turn, name, args)
             case ButtonPress(payload=payload):
@@ -208,7 +211,7 @@ class Core:
             case TextMessage(text=text):
                 await self._text(turn, text)
             case ContactShared(phone=phone, contact_user_id=owner):
-                await self._contact(turn, phone, owner in (None, event.sender.user_id))
+                await self._contact(turn, phone, owner in (None, incoming.sender.user_id))
             case ReachabilityChanged():
                 pass  # handled before a turn is opened
             case UnsupportedMessage():

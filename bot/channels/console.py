@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from handlers.core import Core
-from handlers.kernel.incoming import ButtonPress, ContactShared, IncomingEvent, Sender, parse_text
+from handlers.kernel.incoming import ButtonPress, ContactShared, Incoming, Sender, parse_text
 from handlers.kernel.markup import to_plain_text
 from handlers.kernel.notify import payload_to_reply
 from handlers.kernel.replies import Button, Reply, Response
@@ -61,9 +61,9 @@ class ConsoleChannel:
             if line is None:
                 return 0
             await self.core.run_maintenance()
-            event = await self._interpret(line)
-            if event is not None:
-                await self._send(event)
+            incoming = await self._interpret(line)
+            if incoming is not None:
+                await self._send(incoming)
 
     async def _deliver_inbox(self) -> None:
         """Show what other people's actions queued for this user (requests, confirmations)."""
@@ -85,7 +85,7 @@ class ConsoleChannel:
             self._write(f"{self.sender.user_id} ▸ {line}")
         return line
 
-    async def _interpret(self, line: str) -> IncomingEvent | None:
+    async def _interpret(self, line: str) -> Incoming | None:
         choice = self._match_choice(line)
         if choice is None:
             return parse_text(self.sender, line)
@@ -109,8 +109,8 @@ class ConsoleChannel:
                 return button
         return None
 
-    async def _send(self, event: IncomingEvent) -> None:
-        response = await self.core.handle(event)
+    async def _send(self, incoming: Incoming) -> None:
+        response = await self.core.handle(incoming)
         self._render(response)
         await self._deliver_inbox()
 

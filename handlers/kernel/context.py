@@ -1,4 +1,4 @@
-"""The per-event context handed to every flow: who, where they stand, and what to answer."""
+"""The per-update context handed to every flow: who, where they stand, what to answer."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ class Flows(Protocol):
 
 @dataclass
 class Turn:
-    """One event being handled, inside its database transaction."""
+    """One incoming message being handled, inside its database transaction."""
 
     session: AsyncSession
     participant: Participant

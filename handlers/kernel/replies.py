@@ -61,10 +61,10 @@ class Notice:
 
 @dataclass(slots=True)
 class Response:
-    """Everything the core answers to one event.
+    """Everything the core answers to one incoming message.
 
-    ``locale`` is the user's language after the event (for anything the channel words
-    itself); ``language_changed`` says it changed during the event, so a channel can
+    ``locale`` is the user's language after the message (for anything the channel words
+    itself); ``language_changed`` says it changed while answering it, so a channel can
     localise what it shows outside messages (Telegram's command menu).
     """
 
