@@ -8,14 +8,14 @@ from handlers.kernel.markup import bold, escape, fmt
 from handlers.kernel.replies import Button
 from handlers.kernel.timefmt import day, time_range
 from handlers.matchmaking.meetings import MEETING, offsets_differ
-from storage.matchmaking import MatchmakingRepository
+from storage.matchmaking import MeetingRepository
 
 
 async def agenda(turn: Turn) -> None:
     """``/agenda``: one's meetings by day, in one's own time zone."""
     t = turn.t
     me = turn.participant
-    meetings = await MatchmakingRepository(turn.session).meetings_of(me.id)
+    meetings = await MeetingRepository(turn.session).meetings_of(me.id)
     if not meetings:
         turn.say(
             t.gettext(

@@ -15,7 +15,7 @@ from handlers.kernel.timefmt import day, time_range, zone, zone_label
 from handlers.kernel.validation import parse_id
 from handlers.matchmaking.ics import meeting_calendar
 from storage.event_models import Meeting
-from storage.matchmaking import MatchmakingRepository
+from storage.matchmaking import FeedbackRepository, MeetingRepository, RequestRepository
 from storage.models import Participant
 from storage.outbox import OutboxRepository
 
@@ -160,7 +160,7 @@ async def on_meeting_button(turn: Turn, value: str) -> None:
     """
     t = turn.t
     meeting_id, _, action = value.partition("|")
-    repo = MatchmakingRepository(turn.session)
+    repo = MeetingRepository(turn.session)
     number = parse_id(meeting_id)
     meeting = await repo.meeting(number, lock=True) if number is not None else None
     if (
@@ -189,7 +189,7 @@ async def on_meeting_button(turn: Turn, value: str) -> None:
         await another_time(turn, meeting, repo)
 
 
-async def cancel(turn: Turn, meeting: Meeting, repo: MatchmakingRepository) -> None:
+async def cancel(turn: Turn, meeting: Meeting, repo: MeetingRepository) -> None:
     """Cancel and tell both sides, each with a cancellation for their calendar."""
     await repo.cancel(meeting, turn.now)
     await OutboxRepository(turn.session).withdraw(f"feedback:{meeting.id}")
@@ -214,7 +214,7 @@ async def cancel(turn: Turn, meeting: Meeting, repo: MatchmakingRepository) -> N
 
 async def cancel_everything_of(turn: Turn) -> None:
     """Before erasure: cancel the user's meetings (partners told) and withdraw requests."""
-    repo = MatchmakingRepository(turn.session)
+    repo = MeetingRepository(turn.session)
     me = turn.participant.id
     for meeting in await repo.meetings_of(me):
         partner = meeting.partner_of(me)
@@ -226,10 +226,10 @@ async def cancel_everything_of(turn: Turn) -> None:
         notify(
             turn, partner, Reply(text + "\n" + when_text(meeting, partner, t), document=calendar)
         )
-    await repo.withdraw_pending_requests(me, turn.now)
+    await RequestRepository(turn.session).withdraw_pending_requests(me, turn.now)
 
 
-async def another_time(turn: Turn, meeting: Meeting, repo: MatchmakingRepository) -> None:
+async def another_time(turn: Turn, meeting: Meeting, repo: MeetingRepository) -> None:
     """Move the meeting to the earliest other slot where both are free."""
     before = meeting.slot_id
     if not await repo.schedule(meeting, turn.now) or meeting.slot_id == before:
@@ -247,7 +247,7 @@ async def on_feedback_button(turn: Turn, value: str) -> None:
     """``fb|<id>|y`` or ``|n``: store whether the meeting took place."""
     t = turn.t
     meeting_id, _, answer = value.partition("|")
-    repo = MatchmakingRepository(turn.session)
+    repo = MeetingRepository(turn.session)
     number = parse_id(meeting_id)
     meeting = await repo.meeting(number) if number is not None else None
     if (
@@ -260,7 +260,9 @@ async def on_feedback_button(turn: Turn, value: str) -> None:
     ):
         turn.say(t.gettext(STALE))
         return
-    await repo.record_feedback(meeting, turn.participant.id, answer == "y", turn.now)
+    await FeedbackRepository(turn.session).record_feedback(
+        meeting, turn.participant.id, answer == "y", turn.now
+    )
     turn.say(
         t.gettext("Thank you! The organisers will use this to plan better meetings."), edit=True
     )

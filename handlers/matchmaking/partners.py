@@ -13,7 +13,7 @@ from handlers.participant.countries import country_name
 from handlers.participant.fields import SPOKEN_LANGUAGES
 from handlers.participant.form import ORG_TYPES
 from storage.event_models import Event
-from storage.matchmaking import MatchmakingRepository
+from storage.matchmaking import EventRepository
 from storage.models import Participant
 
 PAGE_SIZE = 5
@@ -86,7 +86,7 @@ async def show_partners(
     if not turn.registered:
         turn.say(t.gettext("Please finish registration first: send /start."))
         return
-    repo = MatchmakingRepository(turn.session)
+    repo = EventRepository(turn.session)
     events = await repo.events_of(turn.participant)
     event = next((e for e in events if e.id == event_id), None) if event_id else None
     if event is None:
@@ -108,7 +108,7 @@ async def show_partners(
 async def _page(
     turn: Turn,
     directory: Directory,
-    repo: MatchmakingRepository,
+    repo: EventRepository,
     event: Event,
     page: int,
     *,
@@ -160,7 +160,7 @@ async def _page(
     turn.say(header + "\n\n" + "\n\n".join(cards), tuple(rows), edit=edit)
 
 
-async def _entry_of_mine(turn: Turn, repo: MatchmakingRepository, index: EventIndex) -> Entry:
+async def _entry_of_mine(turn: Turn, repo: EventRepository, index: EventIndex) -> Entry:
     me = turn.participant
     return index.entries.get(me.id) or Entry(
         me.id,

@@ -17,7 +17,7 @@ from handlers.kernel.validation import Problem, check_text, parse_id
 from handlers.matchmaking.meetings import STALE, Build, announce_scheduled, tell
 from handlers.matchmaking.partners import NEW_REQUEST, partner_card
 from storage.event_models import Event, MeetingRequest
-from storage.matchmaking import MatchmakingRepository
+from storage.matchmaking import EventRepository, MeetingRepository, RequestRepository
 from storage.models import Participant
 from storage.outbox import OutboxRepository
 
@@ -34,7 +34,7 @@ async def start_request(turn: Turn, value: str) -> None:
     if invitee_id is None or event_id is None:
         turn.say(turn.t.gettext(STALE))
         return
-    repo = MatchmakingRepository(turn.session)
+    repo = RequestRepository(turn.session)
     checked = await _check(turn, repo, invitee_id, event_id)
     if isinstance(checked, str):
         turn.say(checked)
@@ -97,7 +97,7 @@ async def _send(turn: Turn, note: str | None) -> None:
     t = turn.t
     data = turn.state.data
     turn.go("idle")
-    repo = MatchmakingRepository(turn.session)
+    repo = RequestRepository(turn.session)
     checked = await _check(turn, repo, int(data.get("invitee", 0)), int(data.get("event", 0)))
     if isinstance(checked, str):
         turn.say(checked)
@@ -130,7 +130,7 @@ async def _send(turn: Turn, note: str | None) -> None:
         await accept(turn, request, acting=invitee)
 
 
-async def _show_crossing(turn: Turn, repo: MatchmakingRepository, waiting: MeetingRequest) -> None:
+async def _show_crossing(turn: Turn, repo: RequestRepository, waiting: MeetingRequest) -> None:
     """The user asks someone whose request to them is waiting: show that request, with its
     buttons, instead of starting a second one between the two."""
     request = await repo.request(waiting.id, lock=True)
@@ -146,9 +146,7 @@ async def _show_crossing(turn: Turn, repo: MatchmakingRepository, waiting: Meeti
     tell(turn, turn.participant, _invitation(request, request.event, card, N_("Meeting request")))
 
 
-async def _accept_crossing(
-    turn: Turn, repo: MatchmakingRepository, waiting: MeetingRequest
-) -> None:
+async def _accept_crossing(turn: Turn, repo: RequestRepository, waiting: MeetingRequest) -> None:
     """The user sends a request to someone whose request to them arrived meanwhile (while
     the note was being written): both want to meet, so theirs is accepted."""
     request = await repo.request(waiting.id, lock=True)
@@ -185,20 +183,22 @@ def _invitation(
 
 
 async def _check(
-    turn: Turn, repo: MatchmakingRepository, invitee_id: int, event_id: int
+    turn: Turn, repo: RequestRepository, invitee_id: int, event_id: int
 ) -> tuple[Participant, Event] | MeetingRequest | str:
     """The invitee and event when a request is allowed; the invitee's own pending request
     to the user when they crossed; else why not (localised)."""
     t = turn.t
     me = turn.participant
-    event = await repo.event(event_id)
+    events = EventRepository(turn.session)
+    event = await events.event(event_id)
     invitee = await turn.session.get(Participant, invitee_id)
     if event is None or invitee is None or invitee.registered_at is None:
         return t.gettext(STALE)
     if invitee.id == me.id:
         return t.gettext("You cannot request a meeting with yourself.")
     if not (
-        await repo.is_registered(me.id, event.id) and await repo.is_registered(invitee.id, event.id)
+        await events.is_registered(me.id, event.id)
+        and await events.is_registered(invitee.id, event.id)
     ):
         return t.gettext("You can only meet participants of an event you both joined.")
     if turn.now >= event.registration_deadline:
@@ -235,7 +235,7 @@ async def on_answer_button(turn: Turn, value: str) -> None:
     """``rq|<request id>|a`` (accept) or ``|d`` (decline), by the invitee only."""
     t = turn.t
     request_id, _, answer = value.partition("|")
-    repo = MatchmakingRepository(turn.session)
+    repo = RequestRepository(turn.session)
     number = parse_id(request_id)
     request = await repo.request(number, lock=True) if number is not None else None
     if request is None or request.invitee_id != turn.participant.id or answer not in {"a", "d"}:
@@ -293,7 +293,7 @@ _ALREADY = {
 
 async def accept(turn: Turn, request: MeetingRequest, *, acting: Participant) -> None:
     """Accept: the meeting gets the earliest slot where both are free, and both are told."""
-    repo = MatchmakingRepository(turn.session)
+    repo = MeetingRepository(turn.session)
     request.status, request.answered_at = "accepted", turn.now
     meeting = await repo.add_meeting(request, turn.now)
     if meeting is None:
@@ -324,7 +324,7 @@ async def accept(turn: Turn, request: MeetingRequest, *, acting: Participant) ->
 
 async def expire_due(session: AsyncSession, now: datetime) -> int:
     """Let unanswered requests lapse and tell both sides; returns how many lapsed."""
-    repo = MatchmakingRepository(session)
+    repo = RequestRepository(session)
     lapsed = await repo.expired_requests(now)
     for request in lapsed:
         _lapse(session, request, now)
