@@ -94,6 +94,7 @@ class Core:
         self.outbox_ready = asyncio.Event()
         """Set when messages for other people were queued; channel senders wait on it."""
         self.routers = (self._own_router(), *(default_routers() if routers is None else routers))
+        """The core's own router (``/help``, ``/cancel``) first, then the flows', in order."""
         self._commands: dict[str, CommandRoute] = {}
         self._buttons: dict[str, ButtonRoute] = {}
         self._flows: dict[str, FlowRoute] = {}
@@ -110,7 +111,8 @@ class Core:
         return router
 
     async def run_maintenance(self) -> int:
-        """Time-driven work: let unanswered requests lapse (both sides are told).
+        """Every router's time-driven work, in one transaction (today: unanswered requests
+        lapse and both sides are told).
 
         Returns how much was done (requests that lapsed). Safe to run from several processes
         at once.

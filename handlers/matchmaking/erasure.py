@@ -5,8 +5,9 @@ from __future__ import annotations
 from handlers.kernel.context import Turn
 from handlers.kernel.flow_router import FlowRouter
 from handlers.kernel.notify import payload_to_reply
+from handlers.matchmaking.lapsing import request_topic
 from handlers.matchmaking.meetings import FEEDBACK, MEETING, cancel_everything_of
-from handlers.matchmaking.requests import ANSWER, request_topic
+from handlers.matchmaking.requests import ANSWER
 from storage.repositories import PersonalData
 
 

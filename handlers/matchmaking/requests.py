@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from datetime import timedelta
 
 from handlers.kernel.context import Turn
 from handlers.kernel.flow_router import FlowRoute, FlowRouter
 from handlers.kernel.i18n import N_, Translator, event_name
 from handlers.kernel.markup import bold, escape, fmt
-from handlers.kernel.notify import reader, reply_to_payload
+from handlers.kernel.notify import reader
 from handlers.kernel.replies import Button, Reply
 from handlers.kernel.timefmt import when
 from handlers.kernel.validation import Problem, check_text, parse_id
+from handlers.matchmaking.lapsing import expire_due, lapse, request_topic
 from handlers.matchmaking.meetings import STALE, Build, announce_scheduled, tell
 from handlers.matchmaking.partners import NEW_REQUEST, partner_card
 from storage.event_models import Event, MeetingRequest
 from storage.matchmaking import EventRepository, MeetingRepository, RequestRepository
 from storage.models import Participant
-from storage.outbox import OutboxRepository
 
 REQUEST_FLOW = "request"
 NOTE = "note"
@@ -275,7 +273,7 @@ def _answerable(turn: Turn, request: MeetingRequest) -> bool:
     other side through the outbox.
     """
     if request.status == "pending" and request.expires_at <= turn.now:
-        queued = _lapse(turn.session, request, turn.now, present=turn.participant)
+        queued = lapse(turn.session, request, turn.now, present=turn.participant)
         turn.outbox_written = turn.outbox_written or queued
     if request.status != "pending":
         turn.say(turn.t.gettext(_ALREADY[request.status]))
@@ -320,56 +318,6 @@ async def accept(turn: Turn, request: MeetingRequest, *, acting: Participant) ->
             ],
             topic=request_topic(request),
         )
-
-
-async def expire_due(session: AsyncSession, now: datetime) -> int:
-    """Let unanswered requests lapse and tell both sides; returns how many lapsed."""
-    repo = RequestRepository(session)
-    lapsed = await repo.expired_requests(now)
-    for request in lapsed:
-        _lapse(session, request, now)
-    return len(lapsed)
-
-
-def _lapse(
-    session: AsyncSession,
-    request: MeetingRequest,
-    now: datetime,
-    *,
-    present: Participant | None = None,
-) -> bool:
-    """Mark the request lapsed and tell each side once: ``present`` (the one pressing a
-    button on it, if any) is answered directly by the caller, so nothing is queued for them.
-    Returns whether anything was queued."""
-    request.status = "expired"
-    outbox = OutboxRepository(session)
-    queued = False
-    for person, other, message in (
-        (
-            request.requester,
-            request.invitee,
-            N_("Your meeting request to {name} lapsed: it was not answered in time."),
-        ),
-        (
-            request.invitee,
-            request.requester,
-            N_("The meeting request from {name} lapsed: it was not answered in time."),
-        ),
-    ):
-        if present is not None and person.id == present.id:
-            continue
-        t = reader(person)
-        reply = Reply(fmt(t.gettext(message), name=other.name or ""))
-        queued = (
-            outbox.queue(person, reply_to_payload(reply), now, topic=request_topic(request))
-            or queued
-        )
-    return queued
-
-
-def request_topic(request: MeetingRequest) -> str:
-    """The outbox topic of plain notices about ``request``: how erasure finds them."""
-    return f"request:{request.id}"
 
 
 async def _new_request_button(turn: Turn, value: str) -> None:

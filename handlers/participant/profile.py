@@ -1,4 +1,4 @@
-"""``/profile``: the profile card and editing one field at a time."""
+"""``/profile``: editing one field at a time, from the card (:mod:`handlers.participant.card`)."""
 
 from __future__ import annotations
 
@@ -122,6 +122,7 @@ async def _cancel(turn: Turn) -> After | None:
 
 
 EDITING = FieldFlow(EDIT_FLOW, _edited_field, _ask, done=_saved, navigation={NAV_CANCEL: _unsaved})
+"""Editing one field; « Back to profile leaves it unsaved."""
 
 
 def setup() -> FlowRouter:

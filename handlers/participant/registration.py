@@ -141,6 +141,7 @@ async def _text_outside_flows(turn: Turn, _text: str) -> After | None:
 REGISTRATION = FieldFlow(
     REGISTRATION_FLOW, current_field, _ask, done=advance, navigation={NAV_BACK: go_back}
 )
+"""The registration questions in order; « Back returns to the previous one."""
 
 
 def setup() -> FlowRouter:
