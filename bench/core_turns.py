@@ -24,12 +24,12 @@ from pathlib import Path
 from bench.telegram_workload import SET_UP, script
 from bot.app import build_app
 from bot.config import Settings
-from handlers.events import CommandMessage, IncomingEvent, Sender, TextMessage
+from handlers.kernel.incoming import CommandMessage, Incoming, Sender, TextMessage
 
 SORT = os.environ.get("SORT", "cumulative")
 
 
-def event_for(sender: Sender, text: str) -> IncomingEvent:
+def incoming_for(sender: Sender, text: str) -> Incoming:
     if text.startswith("/"):
         return CommandMessage(sender, text[1:], "")
     return TextMessage(sender, text)
@@ -49,9 +49,9 @@ async def run(users: int, answers: int, rounds: int, profile: int) -> None:
                 ]
                 for sender in senders:
                     for step in SET_UP:
-                        await app.core.handle(event_for(sender, step.text))
-                events = [
-                    event_for(s, script(n, k).text)
+                        await app.core.handle(incoming_for(sender, step.text))
+                messages = [
+                    incoming_for(s, script(n, k).text)
                     for k in range(answers // users)
                     for n, s in enumerate(senders)
                 ]
@@ -59,16 +59,16 @@ async def run(users: int, answers: int, rounds: int, profile: int) -> None:
                 cpu = time.process_time()
                 if profiler:
                     profiler.enable()
-                for event in events:
-                    response = await app.core.handle(event)
+                for incoming in messages:
+                    response = await app.core.handle(incoming)
                     assert response.replies and "Sorry" not in response.replies[0].text, response
                 if profiler:
                     profiler.disable()
                     pstats.Stats(profiler).sort_stats(SORT).print_stats(profile)
                     continue
-                per = (time.process_time() - cpu) * 1000 / len(events)
+                per = (time.process_time() - cpu) * 1000 / len(messages)
                 label = "warm-up" if round_number == 0 else f"round {round_number}"
-                print(f"{label}: {per:.3f} ms CPU per answer ({len(events)} answers)")
+                print(f"{label}: {per:.3f} ms CPU per answer ({len(messages)} answers)")
         finally:
             await app.close()
 

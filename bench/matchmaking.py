@@ -29,8 +29,8 @@ from sqlalchemy import func, insert, select
 
 from bot.app import build_app
 from bot.config import Settings
-from handlers.events import ButtonPress, CommandMessage, Sender
-from handlers.router import Core
+from handlers.core import Core
+from handlers.kernel.incoming import ButtonPress, CommandMessage, Sender
 from storage.event_models import (
     Booking,
     Event,
@@ -156,13 +156,13 @@ async def bench_suggestions(url: str, participants: int, calls: int) -> None:
             who = f"b{rng.randrange(participants)}"
             sender = Sender("bench", who, who, "it")
             page = rng.randrange(3)
-            event = (
+            incoming = (
                 CommandMessage(sender, "partners")
                 if page == 0
                 else ButtonPress(sender, f"pt|{event_id}|{page}")
             )
             t0 = time.perf_counter()
-            response = await core.handle(event)
+            response = await core.handle(incoming)
             elapsed = (time.perf_counter() - t0) * 1000
             assert response.replies and "rqn|" in str(response.replies[-1].buttons), response
             if index >= 20:  # warm-up excluded
@@ -194,12 +194,12 @@ async def bench_accepts(url: str, accepts: int) -> None:
             external: dict[int, str] = {row.id: row.external_id for row in rows}
         core = Core(app.sessions, clock=lambda: NOW)
         await core.load_taxonomy()
-        events = [
+        presses = [
             ButtonPress(Sender("bench", external[invitee], external[invitee], "en"), f"rq|{rid}|a")
             for rid, invitee in requests
         ]
         started = time.perf_counter()
-        responses = await asyncio.gather(*(core.handle(event) for event in events))
+        responses = await asyncio.gather(*(core.handle(press) for press in presses))
         elapsed = time.perf_counter() - started
         answers = Counter(r.replies[0].text[:60] if r.replies else "" for r in responses)
         async with app.sessions() as session:
@@ -212,12 +212,12 @@ async def bench_accepts(url: str, accepts: int) -> None:
             bookings = (
                 await session.execute(select(Booking.slot_id, Booking.participant_id))
             ).all()
-        assert meetings == len(events), (meetings, len(events), answers.most_common(3))
+        assert meetings == len(presses), (meetings, len(presses), answers.most_common(3))
         assert len(set(scheduled)) == len(scheduled), "double-booked place"
         assert len(set(bookings)) == len(bookings), "double-booked person"
         print(
-            f"{len(events)} concurrent accepts ({app.engine.dialect.name}): {elapsed:.2f} s, "
-            f"{len(events) / elapsed:.0f} accepts/s; {len(scheduled)} scheduled, "
+            f"{len(presses)} concurrent accepts ({app.engine.dialect.name}): {elapsed:.2f} s, "
+            f"{len(presses) / elapsed:.0f} accepts/s; {len(scheduled)} scheduled, "
             f"{meetings - len(scheduled)} left for the organisers; no double booking"
         )
     finally:

@@ -18,8 +18,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FRAMEWORKS = ("aiogram", "ptb")
-THROUGHPUT_TARGET = 0.5  # Ponte's updates/s at least half the echo bot's
-P99_TARGET = 2.0  # Ponte's p99 at the offered rate at most twice the echo bot's
+# Telegram lets a bot send about 25-30 messages a second; Ponte must answer at least four
+# times that on one process, so that sending, never answering, is what limits it.
+TELEGRAM_SEND_RATE = 25
+ANSWERS_FLOOR = 4 * TELEGRAM_SEND_RATE  # registration answers a second
 BASELINES = {"echo": "echo", "bare": "bare echo"}  # bot kind → how the ratio line names it
 
 
@@ -65,7 +67,7 @@ def verdict(ok: bool) -> str:
 
 
 def report(results: Sequence[Result], title: str) -> None:
-    """The table, the ratios Ponte/echo and the targets, per framework."""
+    """The table, the ratios Ponte/echo and the floor, per framework."""
     print(f"\n{title}")
     header = (f"{'framework':<9} {'bot':<5} {'updates/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
               f"{'max ms':>7} {'rate/s':>6} {'msg/upd':>7} {'CPU ms/upd':>10} {'srv CPU':>7} "
@@ -82,6 +84,13 @@ def report(results: Sequence[Result], title: str) -> None:
     by_key = {(r.framework, r.kind): r for r in results}
     for framework in FRAMEWORKS:
         ponte = by_key.get((framework, "ponte"))
+        if ponte is not None:
+            floor_met = ponte.throughput >= ANSWERS_FLOOR
+            print(
+                f"{framework}: Ponte answers {ponte.throughput:.0f} updates/s "
+                f"(floor ≥ {ANSWERS_FLOOR}, {ANSWERS_FLOOR // TELEGRAM_SEND_RATE}× Telegram's "
+                f"{TELEGRAM_SEND_RATE} messages/s: {verdict(floor_met)})"
+            )
         for kind, name in BASELINES.items():
             baseline = by_key.get((framework, kind))
             if ponte is None or baseline is None:
@@ -89,10 +98,8 @@ def report(results: Sequence[Result], title: str) -> None:
             throughput = ponte.throughput / baseline.throughput
             p99 = ponte.p99 / baseline.p99
             print(
-                f"{framework}: Ponte/{name} throughput {throughput:.2f} "
-                f"(target ≥ {THROUGHPUT_TARGET:.2f}: {verdict(throughput >= THROUGHPUT_TARGET)}); "
-                f"p99 at {ponte.offered_rate:.0f}/s {p99:.2f}× "
-                f"(target ≤ {P99_TARGET:.0f}×: {verdict(p99 <= P99_TARGET)})"
+                f"{framework}: Ponte/{name} throughput {throughput:.2f}; "
+                f"p99 at {ponte.offered_rate:.0f}/s {p99:.2f}×"
             )
 
 

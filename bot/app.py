@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import Clock, system_clock
 from bot.config import Settings
-from handlers.router import Core
+from handlers.core import Core
 from storage import migrate
 from storage.db import create_engine, create_sessionmaker
 from storage.taxonomy import read_taxonomy, sync_taxonomy

@@ -1,4 +1,9 @@
-"""Queries for events, partner suggestions, requests and meetings, including scheduling."""
+"""Matchmaking queries, one repository per thing they serve.
+
+:class:`EventRepository` (events, who joined them, what ranking partners reads),
+:class:`RequestRepository` (meeting requests), :class:`MeetingRepository` (meetings and
+their bookings, scheduling included) and :class:`FeedbackRepository` ("did it take place?").
+"""
 
 from __future__ import annotations
 
@@ -26,13 +31,15 @@ from storage.models import Participant, ParticipantInterest
 OPEN_MEETING = ("scheduled", "unscheduled")
 
 
-class MatchmakingRepository:
-    """Events, suggestions, requests and meetings of one session."""
+class _Repository:
+    """A repository works inside the caller's session and transaction."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    # --- events ----------------------------------------------------------------------------
+
+class EventRepository(_Repository):
+    """Events, registrations into them, and what partner ranking reads about participants."""
 
     async def event_by_code(self, code: str) -> Event | None:
         """The event with ``code`` (case-sensitive, as in the link)."""
@@ -67,8 +74,6 @@ class MatchmakingRepository:
         """Whether the participant joined the event."""
         found = await self.session.get(EventRegistration, (event_id, participant_id))
         return found is not None
-
-    # --- suggestions -----------------------------------------------------------------------
 
     async def event_profiles(
         self, event_id: int
@@ -109,7 +114,9 @@ class MatchmakingRepository:
         )
         return list(rows.all())
 
-    # --- requests --------------------------------------------------------------------------
+
+class RequestRepository(_Repository):
+    """Meeting requests: asked, answered, lapsed or withdrawn."""
 
     async def request(self, request_id: int, *, lock: bool = False) -> MeetingRequest | None:
         """The request with id ``request_id``; with ``lock``, row-locked until commit and
@@ -174,7 +181,23 @@ class MatchmakingRepository:
         )
         return list(rows.unique().all())
 
-    # --- meetings --------------------------------------------------------------------------
+    async def withdraw_pending_requests(self, participant_id: int, now: datetime) -> None:
+        """Withdraw every pending request to or from the participant."""
+        await self.session.execute(
+            update(MeetingRequest)
+            .where(
+                MeetingRequest.status == "pending",
+                or_(
+                    MeetingRequest.requester_id == participant_id,
+                    MeetingRequest.invitee_id == participant_id,
+                ),
+            )
+            .values(status="withdrawn", answered_at=now)
+        )
+
+
+class MeetingRepository(_Repository):
+    """Meetings and their bookings: scheduling into free slots and places, cancelling."""
 
     async def meeting(self, meeting_id: int, *, lock: bool = False) -> Meeting | None:
         """The meeting with id ``meeting_id``."""
@@ -304,6 +327,10 @@ class MatchmakingRepository:
         """Meetings to cancel when a participant erases their data."""
         return await self.meetings_of(participant_id)
 
+
+class FeedbackRepository(_Repository):
+    """Each side's answer to "did the meeting take place?"."""
+
     async def record_feedback(
         self, meeting: Meeting, participant_id: int, took_place: bool, now: datetime
     ) -> None:
@@ -320,17 +347,3 @@ class MatchmakingRepository:
             )
         else:
             existing.took_place, existing.answered_at = took_place, now
-
-    async def withdraw_pending_requests(self, participant_id: int, now: datetime) -> None:
-        """Withdraw every pending request to or from the participant."""
-        await self.session.execute(
-            update(MeetingRequest)
-            .where(
-                MeetingRequest.status == "pending",
-                or_(
-                    MeetingRequest.requester_id == participant_id,
-                    MeetingRequest.invitee_id == participant_id,
-                ),
-            )
-            .values(status="withdrawn", answered_at=now)
-        )

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from handlers.events import (
+from handlers.core import Core
+from handlers.kernel.incoming import (
     ButtonPress,
     ContactShared,
-    IncomingEvent,
+    Incoming,
     Sender,
     UnsupportedMessage,
     parse_text,
 )
-from handlers.markup import to_plain_text
-from handlers.replies import Button, Reply, Response
-from handlers.router import Core
+from handlers.kernel.markup import to_plain_text
+from handlers.kernel.replies import Button, Reply, Response
 
 
 @dataclass
@@ -32,28 +32,28 @@ class Chat:
     def sender(self) -> Sender:
         return Sender(self.channel, self.user, self.user, self.lang, self.user)
 
-    async def event(self, event: IncomingEvent) -> Response:
-        self.last = await self.core.handle(event)
+    async def send(self, incoming: Incoming) -> Response:
+        self.last = await self.core.handle(incoming)
         self.transcript.extend(self.last.replies)
         return self.last
 
     async def say(self, text: str) -> Response:
         """Type ``text`` (a command when it starts with ``/``)."""
-        return await self.event(parse_text(self.sender, text))
+        return await self.send(parse_text(self.sender, text))
 
     async def press(self, value: str) -> Response:
         """Press the on-screen button whose payload ends with ``|value`` or equals ``value``."""
-        return await self.event(ButtonPress(self.sender, self.button(value).payload))
+        return await self.send(ButtonPress(self.sender, self.button(value).payload))
 
     async def press_payload(self, payload: str) -> Response:
         """Send a raw (possibly forged or stale) payload."""
-        return await self.event(ButtonPress(self.sender, payload))
+        return await self.send(ButtonPress(self.sender, payload))
 
     async def share_contact(self, phone: str, owner: str | None = None) -> Response:
-        return await self.event(ContactShared(self.sender, phone, owner or self.user))
+        return await self.send(ContactShared(self.sender, phone, owner or self.user))
 
     async def send_unsupported(self, kind: str = "photo") -> Response:
-        return await self.event(UnsupportedMessage(self.sender, kind))
+        return await self.send(UnsupportedMessage(self.sender, kind))
 
     def buttons(self) -> list[Button]:
         """The buttons on screen: those of the latest reply that has any."""
@@ -71,12 +71,12 @@ class Chat:
 
     @property
     def texts(self) -> list[str]:
-        """Plain text of the replies to the last event."""
+        """Plain text of the replies to the last message."""
         return [to_plain_text(reply.text) for reply in self.last.replies]
 
     @property
     def text(self) -> str:
-        """All replies to the last event, as one plain text."""
+        """All replies to the last message, as one plain text."""
         return "\n".join(self.texts)
 
     @property

@@ -55,7 +55,7 @@ def no_unhandled_errors(request: pytest.FixtureRequest, caplog: pytest.LogCaptur
     failures = [
         r
         for r in caplog.get_records("call")
-        if r.name == "handlers.router" and r.levelname == "ERROR"
+        if r.name == "handlers.core" and r.levelname == "ERROR"
     ]
     assert not failures, f"the core failed while handling an event: {failures[0].getMessage()}"
 

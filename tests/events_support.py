@@ -10,11 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import App
-from handlers.i18n import translator
-from handlers.markup import fmt, to_plain_text
-from handlers.notify import payload_to_reply
-from handlers.replies import Reply
-from handlers.router import Core
+from handlers.core import Core
+from handlers.kernel.i18n import translator
+from handlers.kernel.markup import fmt, to_plain_text
+from handlers.kernel.notify import payload_to_reply
+from handlers.kernel.replies import Reply
 from storage.event_models import Event, EventRegistration, OutboxMessage, Place, Slot
 from storage.models import ConsentRecord, InterestArea, Participant, ParticipantInterest
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from handlers.fields import native_language_name
-from handlers.i18n import SUPPORTED_LOCALES
+from handlers.kernel.i18n import SUPPORTED_LOCALES
+from handlers.participant.fields import native_language_name
 
 # Answers by number: type 1 = Startup; country 1 = Italy, 2 = China; phone 2 = Skip;
 # spoken languages 1..6 then 7 = Done; interpreter 2 = No; areas 1..15 then 16 = Done;

@@ -11,8 +11,8 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from handlers.i18n import SUPPORTED_LOCALES, catalogue_path, negotiate_locale, translator
-from handlers.timefmt import when
+from handlers.kernel.i18n import SUPPORTED_LOCALES, catalogue_path, negotiate_locale, translator
+from handlers.kernel.timefmt import when
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYWORDS = {"gettext": None, "ngettext": (1, 2), "N_": None}

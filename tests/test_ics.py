@@ -15,8 +15,8 @@ from icalendar import Event as CalendarEvent
 from sqlalchemy import select
 
 from bot.app import App
-from handlers.i18n import translator
-from handlers.ics import ORGANIZER, meeting_calendar
+from handlers.kernel.i18n import translator
+from handlers.matchmaking.ics import ORGANIZER, meeting_calendar
 from storage.event_models import Meeting, MeetingRequest, Place, Slot
 from tests.events_support import NOW, Someone, add_people, make_event
 

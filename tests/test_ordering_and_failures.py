@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select, text
 
 from bot.app import App
-from handlers.i18n import translator
-from handlers.router import APOLOGY
+from handlers.core import APOLOGY
+from handlers.kernel.i18n import translator
 from storage.models import ConsentRecord, Participant
 from tests.chat import Chat
 from tests.flows import MARIA, register

@@ -26,8 +26,8 @@ from bot.config import Settings
 from bot.sending.limits import RateLimiter, RetryPolicy
 from bot.sending.sender import OutboundSender
 from bot.serving import start
-from handlers.notify import reply_to_payload
-from handlers.replies import Document, Reply
+from handlers.kernel.notify import reply_to_payload
+from handlers.kernel.replies import Document, Reply
 from storage.db import transaction_gate
 from storage.event_models import OutboxMessage
 from storage.outbox import OutboxRepository

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 
 from bot.app import App
-from handlers.notify import payload_to_reply
-from handlers.replies import Reply
-from handlers.router import Core
+from handlers.core import Core
+from handlers.kernel.notify import payload_to_reply
+from handlers.kernel.replies import Reply
 from storage.event_models import EventRegistration, Meeting, MeetingRequest, OutboxMessage
 from storage.models import Participant
 from tests.chat import Chat

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import App
-from handlers.privacy import PRIVACY_NOTICE_VERSION
-from handlers.replies import Response
+from handlers.kernel.replies import Response
+from handlers.participant.consent import PRIVACY_NOTICE_VERSION
 from storage.models import ConsentRecord, ConversationState, Participant, ParticipantInterest
 from tests.chat import Chat
 from tests.events_support import Someone, add_people, make_event

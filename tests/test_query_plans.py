@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bench.matchmaking import populate
 from bot.app import App
 from storage.event_models import Meeting, MeetingFeedback, MeetingRequest, OutboxMessage
-from storage.matchmaking import MatchmakingRepository
+from storage.matchmaking import MeetingRepository, RequestRepository
 from storage.outbox import OutboxRepository
 from storage.repositories import ParticipantRepository, PersonalData
 
@@ -106,7 +106,7 @@ async def test_the_outbox_senders_queries_read_only_the_unsent_messages_indexes(
 
 async def test_the_maintenance_sweep_reads_only_due_pending_requests(app: App) -> None:
     async def sweep(session: AsyncSession) -> None:
-        await MatchmakingRepository(session).expired_requests(app.clock())
+        await RequestRepository(session).expired_requests(app.clock())
 
     (plan,) = await plans_of(app, "meeting_requests", sweep)
     assert "ix_meeting_requests_status_expires_at" in plan, plan
@@ -144,7 +144,7 @@ async def test_a_persons_meetings_and_feedback_are_found_by_index(app: App) -> N
     person = people[7]
 
     async def agenda(session: AsyncSession) -> None:
-        assert len(await MatchmakingRepository(session).meetings_of(person)) == 20
+        assert len(await MeetingRepository(session).meetings_of(person)) == 20
 
     async def export(session: AsyncSession) -> None:
         assert len(await PersonalData(session).meetings(person)) == 20

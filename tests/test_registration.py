@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from bot.app import App, build_app
 from bot.config import Settings
-from handlers.privacy import PRIVACY_NOTICE_VERSION
+from handlers.participant.consent import PRIVACY_NOTICE_VERSION
 from storage.models import ConsentRecord, ConversationState, Participant
 from storage.repositories import ParticipantRepository
 from tests.chat import Chat

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from bot.app import App
 from storage.event_models import Meeting, MeetingRequest
-from storage.matchmaking import MatchmakingRepository
+from storage.matchmaking import RequestRepository
 from tests.chat import Chat
 from tests.databases import LockWatch
 from tests.events_support import (
@@ -146,7 +146,7 @@ async def test_an_answer_waits_for_a_concurrent_one_and_does_not_override_it(
     watch = LockWatch(app.engine)
     async with app.sessions() as session, session.begin():
         # Another answer (here the lapse sweep) holds the row while Wang declines.
-        held = await MatchmakingRepository(session).request(request_id, lock=True)
+        held = await RequestRepository(session).request(request_id, lock=True)
         assert held is not None
         watch.mark()
         decline = asyncio.create_task(chats["wang"].press_payload(f"rq|{request_id}|d"))

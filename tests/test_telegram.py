@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from handlers.i18n import translator
-from handlers.menu import COMMANDS
-from handlers.router import APOLOGY
+from handlers.core import APOLOGY
+from handlers.kernel.i18n import translator
+from handlers.kernel.menu import COMMANDS
 from storage.models import ConsentRecord, ConversationState, Participant
 from tests.flows import JOHN, MARIA, PEOPLE, WANG
 from tests.telegram_world import (

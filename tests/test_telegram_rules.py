@@ -6,7 +6,7 @@ import pytest
 
 from bot.channels.telegram.render import MAX_TEXT, messages_for, split_markup
 from bot.channels.telegram.updates import parse_update
-from handlers.events import (
+from handlers.kernel.incoming import (
     ButtonPress,
     CommandMessage,
     ContactShared,
@@ -14,8 +14,8 @@ from handlers.events import (
     TextMessage,
     UnsupportedMessage,
 )
-from handlers.markup import escape, fmt
-from handlers.replies import Button, Reply
+from handlers.kernel.markup import escape, fmt
+from handlers.kernel.replies import Button, Reply
 from tests.fake_bot_api import parse_html
 
 USER = {"id": 1111111, "is_bot": False, "first_name": "Test", "language_code": "it"}
@@ -90,15 +90,15 @@ PHOTO = [{"file_id": "a", "file_unique_id": "b", "width": 1, "height": 1}]
 )
 def test_updates_become_core_events(update: dict[str, object], expected: type) -> None:
     parsed = parse_update(update)
-    assert parsed is not None and isinstance(parsed.event, expected)
-    assert parsed.event.sender.user_id == "1111111"
-    assert parsed.event.sender.language_hint == "it"
+    assert parsed is not None and isinstance(parsed.incoming, expected)
+    assert parsed.incoming.sender.user_id == "1111111"
+    assert parsed.incoming.sender.language_hint == "it"
 
 
 def test_deep_link_payload_is_the_command_argument() -> None:
     parsed = parse_update(message(text="/start ev-2026", entities=COMMAND_ENTITY))
-    assert parsed is not None and isinstance(parsed.event, CommandMessage)
-    assert (parsed.event.name, parsed.event.args) == ("start", "ev-2026")
+    assert parsed is not None and isinstance(parsed.incoming, CommandMessage)
+    assert (parsed.incoming.name, parsed.incoming.args) == ("start", "ev-2026")
 
 
 GROUP = {"id": -5, "type": "group"}

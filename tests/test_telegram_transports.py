@@ -20,7 +20,12 @@ from bot.channels.telegram.transport import (
     Transport,
 )
 from bot.channels.telegram.updates import parse_update
-from handlers.events import ButtonPress, ContactShared, ReachabilityChanged, UnsupportedMessage
+from handlers.kernel.incoming import (
+    ButtonPress,
+    ContactShared,
+    ReachabilityChanged,
+    UnsupportedMessage,
+)
 from tests.fake_bot_api import NGINX_502_PAGE, FakeBotApi, SimulatedUser
 from tests.telegram_world import FRAMEWORKS, free_port
 

@@ -14,8 +14,8 @@ from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import App
-from handlers.i18n import translator
-from handlers.router import APOLOGY
+from handlers.core import APOLOGY
+from handlers.kernel.i18n import translator
 from storage.db import create_engine
 from storage.models import ConversationState, Participant
 from tests.chat import Chat

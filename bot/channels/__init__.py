@@ -1,1 +1,1 @@
-"""Channel adapters: each turns its transport's input into core events and renders replies."""
+"""Channel adapters: each turns its transport's input into the core's incoming messages and renders replies."""

@@ -15,11 +15,11 @@ from typing import TextIO
 
 from bot.sending.delivery import UNLIMITED, ChannelLimits, Step
 from bot.sending.sender import OutboundSender
-from handlers.events import ButtonPress, ContactShared, IncomingEvent, Sender, parse_text
-from handlers.markup import to_plain_text
-from handlers.replies import Button, Reply, Response
-from handlers.router import Core
-from handlers.validation import parse_id
+from handlers.core import Core
+from handlers.kernel.incoming import ButtonPress, ContactShared, Incoming, Sender, parse_text
+from handlers.kernel.markup import to_plain_text
+from handlers.kernel.replies import Button, Reply, Response
+from handlers.kernel.validation import parse_id
 
 CHANNEL = "console"
 CONTACT_CHOICE = "\x00contact"  # marks the "share my phone" choice; never sent to the core
@@ -62,9 +62,9 @@ class ConsoleChannel:
             if line is None:
                 return 0
             await self.core.run_maintenance()
-            event = await self._interpret(line)
-            if event is not None:
-                await self._send(event)
+            incoming = await self._interpret(line)
+            if incoming is not None:
+                await self._send(incoming)
 
     async def _deliver_inbox(self) -> None:
         """Show what other people's actions queued for this user (requests, confirmations),
@@ -82,7 +82,7 @@ class ConsoleChannel:
             self._write(f"{self.sender.user_id} ▸ {line}")
         return line
 
-    async def _interpret(self, line: str) -> IncomingEvent | None:
+    async def _interpret(self, line: str) -> Incoming | None:
         choice = self._match_choice(line)
         if choice is None:
             return parse_text(self.sender, line)
@@ -106,8 +106,8 @@ class ConsoleChannel:
                 return button
         return None
 
-    async def _send(self, event: IncomingEvent) -> None:
-        response = await self.core.handle(event)
+    async def _send(self, incoming: Incoming) -> None:
+        response = await self.core.handle(incoming)
         self._render(response)
         await self._deliver_inbox()
 

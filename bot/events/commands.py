@@ -27,7 +27,7 @@ from bot.events.files import (
     write_event_yaml,
 )
 from bot.events.links import deep_link, write_qr_png
-from handlers.i18n import negotiate_locale, translator
+from handlers.kernel.i18n import negotiate_locale, translator
 from storage.db import create_engine, create_sessionmaker
 from storage.event_models import Event
 

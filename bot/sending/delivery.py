@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from handlers.replies import Reply
+from handlers.kernel.replies import Reply
 
 
 class DeliveryError(Exception):

@@ -29,9 +29,9 @@ from bot.sending.delivery import (
     Transient,
 )
 from bot.sending.limits import RateLimiter, RetryPolicy, limiter_for
-from handlers.events import ReachabilityChanged, Sender
-from handlers.notify import payload_to_reply
-from handlers.router import Core
+from handlers.core import Core
+from handlers.kernel.incoming import ReachabilityChanged, Sender
+from handlers.kernel.notify import payload_to_reply
 from storage.db import transaction_gate
 from storage.outbox import OutboxRepository
 

@@ -45,7 +45,7 @@ from bot.channels.telegram.transport import (
     TelegramError,
     Transient,
 )
-from handlers.router import Core
+from handlers.core import Core
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

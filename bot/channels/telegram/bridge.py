@@ -22,12 +22,12 @@ from bot.channels.telegram.transport import (
     with_retries,
 )
 from bot.channels.telegram.updates import ParsedUpdate, parse_update
-from handlers.events import ReachabilityChanged
-from handlers.i18n import SUPPORTED_LOCALES, translator
-from handlers.menu import BOT_DESCRIPTION, BOT_SHORT_DESCRIPTION, COMMANDS
-from handlers.ordering import KeyedLock
-from handlers.replies import Reply, Response
-from handlers.router import APOLOGY, Core
+from handlers.core import APOLOGY, Core
+from handlers.kernel.i18n import SUPPORTED_LOCALES, translator
+from handlers.kernel.incoming import ReachabilityChanged
+from handlers.kernel.menu import BOT_DESCRIPTION, BOT_SHORT_DESCRIPTION, COMMANDS
+from handlers.kernel.ordering import KeyedLock
+from handlers.kernel.replies import Reply, Response
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ CONCURRENT_UPDATES = 64
 
 
 class TelegramBridge:
-    """Turns updates into core events and the core's responses into Bot API calls."""
+    """Turns updates into the core's incoming messages and the core's responses into Bot API calls."""
 
     def __init__(self, core: Core, transport: Transport) -> None:
         self.core = core
@@ -61,7 +61,7 @@ class TelegramBridge:
             parsed = parse_update(update)
             if parsed is None:
                 return
-            async with self._ordering.hold(parsed.event.sender.user_id):
+            async with self._ordering.hold(parsed.incoming.sender.user_id):
                 await self._handle(parsed)
         except Exception:
             log.exception("update %s could not be handled", update.get("update_id"))
@@ -76,7 +76,7 @@ class TelegramBridge:
             await asyncio.wait(pending, timeout=grace)
 
     async def _handle(self, parsed: ParsedUpdate) -> None:
-        response = await self.core.handle(parsed.event)
+        response = await self.core.handle(parsed.incoming)
         if parsed.callback_id is not None:
             # Answer first: the spinner on the user's button stops at once.
             notice = response.notice.text if response.notice else None
@@ -84,12 +84,12 @@ class TelegramBridge:
         try:
             await self._deliver(parsed, response)
         except Blocked:
-            log.info("user %s blocked the bot", parsed.event.sender.user_id)
-            sender = parsed.event.sender
+            log.info("user %s blocked the bot", parsed.incoming.sender.user_id)
+            sender = parsed.incoming.sender
             await self.core.handle(ReachabilityChanged(sender, reachable=False))
             return
         except TelegramError as exc:
-            log.error("replying to user %s failed: %s", parsed.event.sender.user_id, exc)
+            log.error("replying to user %s failed: %s", parsed.incoming.sender.user_id, exc)
             await self._apologise(parsed, response)
             return
         if response.language_changed and response.locale:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.channels.telegram.transport import Transport, reply_calls
 from bot.channels.telegram.updates import CHANNEL
 from bot.sending.delivery import TELEGRAM_LIMITS, ChannelLimits, Step
-from handlers.replies import Reply
+from handlers.kernel.replies import Reply
 
 
 class TelegramChannel:

@@ -33,7 +33,7 @@ from bot.channels.telegram.bridge import ALLOWED_UPDATES, CONCURRENT_UPDATES, Te
 from bot.channels.telegram.ptb_request import AiohttpRequest
 from bot.channels.telegram.runtime import WebhookConfig
 from bot.channels.telegram.transport import Blocked, NotModified, Rejected, RetryLater, Transient
-from handlers.router import Core
+from handlers.core import Core
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

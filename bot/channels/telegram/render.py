@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from handlers.markup import escape, to_plain_text
-from handlers.replies import Reply
+from handlers.kernel.markup import escape, to_plain_text
+from handlers.kernel.replies import Reply
 
 MAX_TEXT = 4096  # characters after entity parsing
 MAX_CAPTION = 1024

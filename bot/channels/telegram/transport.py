@@ -20,7 +20,7 @@ from bot.channels.telegram.render import caption_for, messages_for
 # channel; ``TelegramError`` is their common base under the name the Telegram code reads.
 from bot.sending.delivery import Blocked, Rejected, RetryLater, Step, Transient
 from bot.sending.delivery import DeliveryError as TelegramError
-from handlers.replies import Reply
+from handlers.kernel.replies import Reply
 
 __all__ = [
     "Blocked",

@@ -1,14 +1,14 @@
-"""Telegram update JSON → the core's events. No framework involved."""
+"""Telegram update JSON → the core's incoming messages. No framework involved."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from handlers.events import (
+from handlers.kernel.incoming import (
     ButtonPress,
     ContactShared,
-    IncomingEvent,
+    Incoming,
     ReachabilityChanged,
     Sender,
     UnsupportedMessage,
@@ -26,9 +26,9 @@ _NON_TEXT_KINDS = (
 
 @dataclass(frozen=True, slots=True)
 class ParsedUpdate:
-    """An update Ponte acts on: the event for the core and what is needed to answer it."""
+    """An update Ponte acts on: the incoming message for the core and how to answer it."""
 
-    event: IncomingEvent
+    incoming: Incoming
     chat_id: int
     callback_id: str | None = None
     callback_message_id: int | None = None
@@ -47,7 +47,7 @@ def sender_of(user: dict[str, Any], chat_id: int) -> Sender:
 
 
 def parse_update(update: dict[str, Any]) -> ParsedUpdate | None:
-    """The event in ``update``, or ``None`` for updates Ponte ignores.
+    """The incoming message in ``update``, or ``None`` for updates Ponte ignores.
 
     Ponte talks to people in private chats only; groups, channels, edits and update types
     it does not know are ignored.
@@ -77,12 +77,12 @@ def _message(message: dict[str, Any]) -> ParsedUpdate | None:
     contact = message.get("contact")
     if contact:
         owner = contact.get("user_id")
-        event = ContactShared(
+        shared = ContactShared(
             sender,
             phone=str(contact.get("phone_number", "")),
             contact_user_id=str(owner) if owner is not None else "someone else",
         )
-        return ParsedUpdate(event, chat_id)
+        return ParsedUpdate(shared, chat_id)
     kind = next((k for k in _NON_TEXT_KINDS if k in message), "other")
     return ParsedUpdate(UnsupportedMessage(sender, kind), chat_id)
 

@@ -1,4 +1,4 @@
-"""Privacy: consent with its notice version, ``/mydata`` export and ``/deleteme`` erasure."""
+"""Privacy: the ``/mydata`` export and ``/deleteme`` erasure (consent is in :mod:`consent`)."""
 
 from __future__ import annotations
 
@@ -6,83 +6,18 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from handlers.context import Turn
-from handlers.fields import CHOOSE_AN_OPTION, Answer, Choice, Field, Outcome
-from handlers.i18n import N_
-from handlers.ics import event_name
-from handlers.markup import bold, fmt
-from handlers.meetings import FEEDBACK, MEETING, cancel_everything_of
-from handlers.notify import payload_to_reply
-from handlers.replies import Button, Document
-from handlers.timefmt import when
-from handlers.validation import Problem
+from handlers.kernel.context import Turn
+from handlers.kernel.flow_router import After, FlowRoute, FlowRouter
+from handlers.kernel.i18n import event_name
+from handlers.kernel.markup import bold
+from handlers.kernel.replies import Button, Document
+from handlers.participant.profile import editing
+from handlers.participant.registration import current_field
 from storage.event_models import Meeting, MeetingRequest, Place
 from storage.models import Participant
 from storage.repositories import PersonalData
 
-PRIVACY_PURPOSE = "profile_sharing"
-# Raise the version whenever the notice's wording changes: consent is tied to what was shown.
-PRIVACY_NOTICE_VERSION = "2026-11-v1"
-PRIVACY_NOTICE = N_(
-    "Privacy notice (version {version})\n\n"
-    "Ponte stores the profile you gave here to arrange matchmaking meetings. Your profile "
-    "(name, organisation, type, country, city, interests, what you offer and seek, "
-    "languages) is shown to possible partners, including partners in the other country "
-    "(Italy or China); the EU GDPR and China's PIPL require us to tell you this. Your e-mail "
-    "address, phone number and website are shared only with partners whose meeting request "
-    "you have accepted.\n\n"
-    "You can see your data with /mydata, correct it with /profile and erase it with "
-    "/deleteme at any time.\n\n"
-    "Do you agree?"
-)
 ERASE_FLOW = "erase"
-
-
-class ConsentField(Field):
-    """Explicit consent to the privacy notice; refusal keeps the user at this step."""
-
-    key, label = "consent", N_("Privacy consent")
-    prompt = PRIVACY_NOTICE
-    columns = 1
-
-    def question(self, turn: Turn) -> str:
-        return fmt(turn.t.gettext(self.prompt), version=PRIVACY_NOTICE_VERSION)
-
-    def choices(self, turn: Turn) -> list[Choice]:
-        return [
-            Choice("agree", turn.t.gettext("✅ I agree")),
-            Choice("decline", turn.t.gettext("I do not agree")),
-        ]
-
-    async def on_choice(self, turn: Turn, value: str) -> Answer:
-        if value == "agree":
-            await turn.people.record_consent(
-                turn.participant,
-                PRIVACY_PURPOSE,
-                PRIVACY_NOTICE_VERSION,
-                turn.participant.locale,
-                turn.now,
-            )
-            return Outcome.DONE
-        if value == "decline":
-            return Problem(
-                N_(
-                    "Without your consent your profile can't be shown to partners, so "
-                    "registration can't be completed. Your answers are kept: agree whenever "
-                    "you are ready, or erase them with /deleteme."
-                )
-            )
-        return CHOOSE_AN_OPTION
-
-    async def current(self, turn: Turn) -> str | None:
-        record = await turn.people.latest_consent(turn.participant, PRIVACY_PURPOSE)
-        if record is None:
-            return None
-        return fmt(
-            turn.t.gettext("given on {date} (notice version {version})"),
-            date=when(record.given_at, turn.t, turn.participant.time_zone),
-            version=record.notice_version,
-        )
 
 
 async def send_my_data(turn: Turn) -> None:
@@ -245,8 +180,7 @@ async def confirm_erase(turn: Turn, value: str) -> bool:
         return False
     if value == "yes":
         keyboard = bool(turn.state.data.get("keyboard"))
-        await _forget_in_outbox(turn)
-        await cancel_everything_of(turn)
+        await turn.flows.before_erase(turn)
         await turn.people.erase(turn.participant)
         turn.erased = True
         turn.say(
@@ -264,41 +198,41 @@ async def confirm_erase(turn: Turn, value: str) -> bool:
     return turn.flow != "idle"
 
 
-async def _forget_in_outbox(turn: Turn) -> None:
-    """Delete messages for other people, sent or not, that carry the erased person's data.
+async def _mydata(turn: Turn, _args: str) -> None:
+    await send_my_data(turn)
 
-    Messages addressed to the person go with them (foreign-key cascade). An outbox row names
-    only its recipient, so a message is recognised by what it refers to: a button or calendar
-    file of one of the person's requests or meetings, or the topic of a plain notice about
-    one of their requests (a decline, a lapse, "no time left"). Never by the name in a text:
-    another person with the same or a shorter name would lose their notices. Unsent
-    cancellations are kept: they take the meeting out of the partner's calendar.
-    """
-    # handlers.requests imports this module (via form), hence the late import.
-    from handlers.requests import ANSWER, request_topic
 
-    me = turn.participant
-    stored = PersonalData(turn.session)
-    requests = await stored.requests(me.id)
-    meetings = await stored.meetings(me.id)
-    buttons = tuple(
-        [f"{ANSWER}|{request.id}|" for request in requests]
-        + [f"{kind}|{meeting.id}|" for meeting in meetings for kind in (MEETING, FEEDBACK)]
+async def _deleteme(turn: Turn, _args: str) -> None:
+    # The step being left may show the contact keyboard, which the erasure answer removes.
+    field = current_field(turn) or editing(turn)
+    await ask_to_erase(turn, keyboard=bool(field and field.contact_button(turn)))
+
+
+async def _erase_button(turn: Turn, value: str) -> After | None:
+    return After.ASK_AGAIN if await confirm_erase(turn, value) else None
+
+
+async def _erase_text(turn: Turn, _text: str) -> None:
+    turn.say(turn.t.gettext("Please choose one of the options below."))
+    erase_prompt(turn)
+
+
+async def _erase_again(turn: Turn, _edit: bool) -> bool:
+    erase_prompt(turn)
+    return True
+
+
+async def _erase_cancel(turn: Turn) -> After | None:
+    return await _erase_button(turn, "no")
+
+
+def setup() -> FlowRouter:
+    """``/mydata``, ``/deleteme`` and the erasure confirmation it asks."""
+    router = FlowRouter("privacy")
+    router.command("mydata", _mydata)
+    router.command("deleteme", _deleteme)
+    router.button(ERASE_FLOW, _erase_button, flow=ERASE_FLOW)
+    router.flow(
+        FlowRoute(ERASE_FLOW, text=_erase_text, ask_again=_erase_again, cancel=_erase_cancel)
     )
-    calendars = [f"UID:{meeting.uid}".encode() for meeting in meetings]
-    partners = {r.requester_id for r in requests} | {r.invitee_id for r in requests}
-    partners.discard(me.id)
-    topics = {request_topic(request) for request in requests}
-    doomed = []
-    for row in await stored.outbox_of(partners):
-        reply = payload_to_reply(row.payload)
-        calendar = reply.document.content if reply.document else b""
-        if row.sent_at is None and b"METHOD:CANCEL" in calendar:
-            continue
-        if (
-            row.topic in topics
-            or any(button.payload.startswith(buttons) for button in reply.all_buttons())
-            or any(uid in calendar for uid in calendars)
-        ):
-            doomed.append(row.id)
-    await stored.delete_outbox(doomed)
+    return router

@@ -1,30 +1,18 @@
-"""``/profile``: the profile card and editing one field at a time."""
+"""``/profile``: editing one field at a time, from the card (:mod:`handlers.participant.card`)."""
 
 from __future__ import annotations
 
-from handlers.context import Turn
-from handlers.fields import Field, PhoneField, ToggleField
-from handlers.form import CONSENT, EDITABLE_FIELDS
-from handlers.markup import bold
-from handlers.prompts import EDIT_FLOW, ask
-from handlers.replies import Button
-from handlers.validation import Problem
+from handlers.kernel.context import Turn
+from handlers.kernel.flow_router import After, FlowRouter
+from handlers.kernel.validation import Problem
+from handlers.participant.card import EDIT, profile_card
+from handlers.participant.field_flow import FieldFlow
+from handlers.participant.fields import Field, PhoneField, ToggleField
+from handlers.participant.form import EDITABLE_FIELDS
+from handlers.participant.prompts import EDIT_FLOW, NAV_CANCEL, ask
+from handlers.participant.registration import start
 
-EDIT = "edit"
 _EDITABLE = {field.key: field for field in EDITABLE_FIELDS}
-
-
-async def profile_card(turn: Turn) -> None:
-    """Show every field with its value, and a button to edit each one."""
-    t = turn.t
-    lines = [bold(t.gettext("Your profile"))]
-    for field in (*EDITABLE_FIELDS, CONSENT):
-        value = await field.current(turn)
-        line = t.gettext("{label}: {value}")
-        lines.append(line.format(label=bold(t.gettext(field.label)), value=value or "—"))
-    buttons = [Button(t.gettext(field.label), f"{EDIT}|{field.key}") for field in EDITABLE_FIELDS]
-    rows = tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
-    turn.say("\n".join(lines) + "\n\n" + t.gettext("Tap a field to change it."), rows)
 
 
 def editable_field(key: str) -> Field | None:
@@ -87,3 +75,60 @@ async def leave_edit(turn: Turn, field: Field, *, saved: bool = False) -> bool:
     text = t.gettext("Saved.") if saved else t.gettext("Nothing was changed.")
     turn.say(text, remove_keyboard=isinstance(field, PhoneField))
     return True
+
+
+async def _profile_command(turn: Turn, _args: str) -> None:
+    if not turn.registered:
+        turn.say(turn.t.gettext("You can see your profile once registration is complete."))
+        await start(turn, new=False)
+        return
+    if (field := editing(turn)) is not None:
+        await finish_edit(turn, field, saved=False)
+        return
+    turn.go("idle")
+    await profile_card(turn)
+
+
+async def _edit_button(turn: Turn, key: str) -> After | None:
+    field = editable_field(key)
+    if field is None:
+        return After.STALE
+    await start_edit(turn, field)
+    return None
+
+
+def _edited_field(turn: Turn) -> Field | None:
+    return editable_field(turn.state.step) if turn.state.step else None
+
+
+async def _ask(turn: Turn, field: Field, edit: bool) -> None:
+    await ask_edit(turn, field, edit=edit)
+
+
+async def _saved(turn: Turn, field: Field) -> None:
+    await finish_edit(turn, field, saved=True)
+
+
+async def _unsaved(turn: Turn, field: Field) -> None:
+    await finish_edit(turn, field, saved=False)
+
+
+async def _cancel(turn: Turn) -> After | None:
+    field = _edited_field(turn)
+    if field is None:
+        return After.DECLINED
+    await _unsaved(turn, field)
+    return None
+
+
+EDITING = FieldFlow(EDIT_FLOW, _edited_field, _ask, done=_saved, navigation={NAV_CANCEL: _unsaved})
+"""Editing one field; « Back to profile leaves it unsaved."""
+
+
+def setup() -> FlowRouter:
+    """``/profile``, the card's edit buttons and the editing of one field."""
+    router = FlowRouter("profile")
+    router.command("profile", _profile_command)
+    router.button(EDIT, _edit_button, registered=True)
+    router.flow(EDITING.route(cancel=_cancel, leave=leave_editing))
+    return router

@@ -13,7 +13,7 @@ from babel.dates import (
     get_timezone_location,
 )
 
-from handlers.i18n import Translator
+from handlers.kernel.i18n import Translator
 
 FALLBACK_TIME_ZONE = "UTC"
 

@@ -1,16 +1,15 @@
-"""The per-event context handed to every flow: who, where they stand, and what to answer."""
+"""The per-update context handed to every flow: who, where they stand, what to answer."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.directory import Directory
-from handlers.i18n import Translator, translator
-from handlers.replies import Button, Document, Notice, Reply, Response
+from handlers.kernel.i18n import Translator, translator
+from handlers.kernel.replies import Button, Document, Notice, Reply, Response
 from storage.models import ConversationState, Participant
 from storage.repositories import ParticipantRepository, TaxonomyRepository
 
@@ -30,9 +29,28 @@ class AreaOption:
     id: int = 0
 
 
+class Flows(Protocol):
+    """What a flow may ask of the core that runs it, without knowing the other flows."""
+
+    async def leave(self, turn: Turn) -> bool:
+        """Leave the flow the user is in, if it must be left explicitly (editing a field).
+
+        ``False`` when the user has to stay where they are (they were told why).
+        """
+        ...
+
+    async def use_start_payload(self, turn: Turn) -> None:
+        """Act on a kept ``/start`` payload now that the participant is registered."""
+        ...
+
+    async def before_erase(self, turn: Turn) -> None:
+        """Let every module clean up what it holds about the participant being erased."""
+        ...
+
+
 @dataclass
 class Turn:
-    """One event being handled, inside its database transaction."""
+    """One incoming message being handled, inside its database transaction."""
 
     session: AsyncSession
     participant: Participant
@@ -41,9 +59,9 @@ class Turn:
     taxonomy: TaxonomyRepository
     now: datetime
     """The turn's one "now", from the core's clock: every time the turn writes or compares."""
+    flows: Flows
     areas: tuple[AreaOption, ...] = ()
     response: Response = field(default_factory=Response)
-    directory: Directory = field(default_factory=Directory)
     created: bool = False
     erased: bool = False
     outbox_written: bool = False

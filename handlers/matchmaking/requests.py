@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from handlers.context import Turn
-from handlers.i18n import N_, Translator
-from handlers.ics import event_name
-from handlers.markup import bold, escape, fmt
-from handlers.meetings import STALE, Build, announce_scheduled, tell
-from handlers.notify import reader, reply_to_payload
-from handlers.partners import partner_card
-from handlers.replies import Button, Reply
-from handlers.timefmt import when
-from handlers.validation import Problem, check_text, parse_id
+from handlers.kernel.context import Turn
+from handlers.kernel.flow_router import FlowRoute, FlowRouter
+from handlers.kernel.i18n import N_, Translator, event_name
+from handlers.kernel.markup import bold, escape, fmt
+from handlers.kernel.notify import reader
+from handlers.kernel.replies import Button, Reply
+from handlers.kernel.timefmt import when
+from handlers.kernel.validation import Problem, check_text, parse_id
+from handlers.matchmaking.lapsing import expire_due, lapse, request_topic
+from handlers.matchmaking.meetings import STALE, Build, announce_scheduled, tell
+from handlers.matchmaking.partners import NEW_REQUEST, partner_card
 from storage.event_models import Event, MeetingRequest
-from storage.matchmaking import MatchmakingRepository
+from storage.matchmaking import EventRepository, MeetingRepository, RequestRepository
 from storage.models import Participant
-from storage.outbox import OutboxRepository
 
 REQUEST_FLOW = "request"
 NOTE = "note"
@@ -34,7 +32,7 @@ async def start_request(turn: Turn, value: str) -> None:
     if invitee_id is None or event_id is None:
         turn.say(turn.t.gettext(STALE))
         return
-    repo = MatchmakingRepository(turn.session)
+    repo = RequestRepository(turn.session)
     checked = await _check(turn, repo, invitee_id, event_id)
     if isinstance(checked, str):
         turn.say(checked)
@@ -97,7 +95,7 @@ async def _send(turn: Turn, note: str | None) -> None:
     t = turn.t
     data = turn.state.data
     turn.go("idle")
-    repo = MatchmakingRepository(turn.session)
+    repo = RequestRepository(turn.session)
     checked = await _check(turn, repo, int(data.get("invitee", 0)), int(data.get("event", 0)))
     if isinstance(checked, str):
         turn.say(checked)
@@ -130,7 +128,7 @@ async def _send(turn: Turn, note: str | None) -> None:
         await accept(turn, request, acting=invitee)
 
 
-async def _show_crossing(turn: Turn, repo: MatchmakingRepository, waiting: MeetingRequest) -> None:
+async def _show_crossing(turn: Turn, repo: RequestRepository, waiting: MeetingRequest) -> None:
     """The user asks someone whose request to them is waiting: show that request, with its
     buttons, instead of starting a second one between the two."""
     request = await repo.request(waiting.id, lock=True)
@@ -146,9 +144,7 @@ async def _show_crossing(turn: Turn, repo: MatchmakingRepository, waiting: Meeti
     tell(turn, turn.participant, _invitation(request, request.event, card, N_("Meeting request")))
 
 
-async def _accept_crossing(
-    turn: Turn, repo: MatchmakingRepository, waiting: MeetingRequest
-) -> None:
+async def _accept_crossing(turn: Turn, repo: RequestRepository, waiting: MeetingRequest) -> None:
     """The user sends a request to someone whose request to them arrived meanwhile (while
     the note was being written): both want to meet, so theirs is accepted."""
     request = await repo.request(waiting.id, lock=True)
@@ -185,20 +181,22 @@ def _invitation(
 
 
 async def _check(
-    turn: Turn, repo: MatchmakingRepository, invitee_id: int, event_id: int
+    turn: Turn, repo: RequestRepository, invitee_id: int, event_id: int
 ) -> tuple[Participant, Event] | MeetingRequest | str:
     """The invitee and event when a request is allowed; the invitee's own pending request
     to the user when they crossed; else why not (localised)."""
     t = turn.t
     me = turn.participant
-    event = await repo.event(event_id)
+    events = EventRepository(turn.session)
+    event = await events.event(event_id)
     invitee = await turn.session.get(Participant, invitee_id)
     if event is None or invitee is None or invitee.registered_at is None:
         return t.gettext(STALE)
     if invitee.id == me.id:
         return t.gettext("You cannot request a meeting with yourself.")
     if not (
-        await repo.is_registered(me.id, event.id) and await repo.is_registered(invitee.id, event.id)
+        await events.is_registered(me.id, event.id)
+        and await events.is_registered(invitee.id, event.id)
     ):
         return t.gettext("You can only meet participants of an event you both joined.")
     if turn.now >= event.registration_deadline:
@@ -235,7 +233,7 @@ async def on_answer_button(turn: Turn, value: str) -> None:
     """``rq|<request id>|a`` (accept) or ``|d`` (decline), by the invitee only."""
     t = turn.t
     request_id, _, answer = value.partition("|")
-    repo = MatchmakingRepository(turn.session)
+    repo = RequestRepository(turn.session)
     number = parse_id(request_id)
     request = await repo.request(number, lock=True) if number is not None else None
     if request is None or request.invitee_id != turn.participant.id or answer not in {"a", "d"}:
@@ -275,7 +273,7 @@ def _answerable(turn: Turn, request: MeetingRequest) -> bool:
     other side through the outbox.
     """
     if request.status == "pending" and request.expires_at <= turn.now:
-        queued = _lapse(turn.session, request, turn.now, present=turn.participant)
+        queued = lapse(turn.session, request, turn.now, present=turn.participant)
         turn.outbox_written = turn.outbox_written or queued
     if request.status != "pending":
         turn.say(turn.t.gettext(_ALREADY[request.status]))
@@ -293,7 +291,7 @@ _ALREADY = {
 
 async def accept(turn: Turn, request: MeetingRequest, *, acting: Participant) -> None:
     """Accept: the meeting gets the earliest slot where both are free, and both are told."""
-    repo = MatchmakingRepository(turn.session)
+    repo = MeetingRepository(turn.session)
     request.status, request.answered_at = "accepted", turn.now
     meeting = await repo.add_meeting(request, turn.now)
     if meeting is None:
@@ -322,51 +320,35 @@ async def accept(turn: Turn, request: MeetingRequest, *, acting: Participant) ->
         )
 
 
-async def expire_due(session: AsyncSession, now: datetime) -> int:
-    """Let unanswered requests lapse and tell both sides; returns how many lapsed."""
-    repo = MatchmakingRepository(session)
-    lapsed = await repo.expired_requests(now)
-    for request in lapsed:
-        _lapse(session, request, now)
-    return len(lapsed)
+async def _new_request_button(turn: Turn, value: str) -> None:
+    # Asking for a meeting leaves the profile field being edited, if it may be left.
+    if await turn.flows.leave(turn):
+        await start_request(turn, value)
 
 
-def _lapse(
-    session: AsyncSession,
-    request: MeetingRequest,
-    now: datetime,
-    *,
-    present: Participant | None = None,
-) -> bool:
-    """Mark the request lapsed and tell each side once: ``present`` (the one pressing a
-    button on it, if any) is answered directly by the caller, so nothing is queued for them.
-    Returns whether anything was queued."""
-    request.status = "expired"
-    outbox = OutboxRepository(session)
-    queued = False
-    for person, other, message in (
-        (
-            request.requester,
-            request.invitee,
-            N_("Your meeting request to {name} lapsed: it was not answered in time."),
-        ),
-        (
-            request.invitee,
-            request.requester,
-            N_("The meeting request from {name} lapsed: it was not answered in time."),
-        ),
-    ):
-        if present is not None and person.id == present.id:
-            continue
-        t = reader(person)
-        reply = Reply(fmt(t.gettext(message), name=other.name or ""))
-        queued = (
-            outbox.queue(person, reply_to_payload(reply), now, topic=request_topic(request))
-            or queued
+async def _note_again(turn: Turn, _edit: bool) -> bool:
+    await ask_note_again(turn)
+    return True
+
+
+async def _cancel_request(turn: Turn) -> None:
+    await on_note_button(turn, "cancel")
+
+
+def setup() -> FlowRouter:
+    """Meeting requests: the "meet" and answer buttons, the note flow, lapsing."""
+    router = FlowRouter("requests")
+    router.button(NEW_REQUEST, _new_request_button, registered=True)
+    router.button(ANSWER, on_answer_button, registered=True)
+    router.button(NOTE, on_note_button, flow=REQUEST_FLOW)
+    router.flow(
+        FlowRoute(
+            REQUEST_FLOW,
+            text=on_note_text,
+            ask_again=_note_again,
+            cancel=_cancel_request,
+            ended_by_commands=True,
         )
-    return queued
-
-
-def request_topic(request: MeetingRequest) -> str:
-    """The outbox topic of plain notices about ``request``: how erasure finds them."""
-    return f"request:{request.id}"
+    )
+    router.maintenance(expire_due)
+    return router

@@ -11,11 +11,10 @@ from typing import Any
 
 from babel.lists import format_list
 
-from handlers.context import Turn
-from handlers.countries import check_country, country_name, guess_time_zone, is_country_code
-from handlers.i18n import N_, SUPPORTED_LOCALES, translator
-from handlers.markup import bold, escape
-from handlers.validation import (
+from handlers.kernel.context import Turn
+from handlers.kernel.i18n import N_, SUPPORTED_LOCALES, translator
+from handlers.kernel.markup import bold, escape
+from handlers.kernel.validation import (
     Checked,
     Problem,
     check_email,
@@ -23,6 +22,12 @@ from handlers.validation import (
     check_text,
     check_url,
     normalise_shared_phone,
+)
+from handlers.participant.countries import (
+    check_country,
+    country_name,
+    guess_time_zone,
+    is_country_code,
 )
 
 

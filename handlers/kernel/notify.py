@@ -10,9 +10,9 @@ import base64
 from datetime import datetime
 from typing import Any
 
-from handlers.context import Turn
-from handlers.i18n import Translator, translator
-from handlers.replies import Button, Document, Reply
+from handlers.kernel.context import Turn
+from handlers.kernel.i18n import Translator, translator
+from handlers.kernel.replies import Button, Document, Reply
 from storage.models import Participant
 from storage.outbox import OutboxRepository
 

@@ -16,19 +16,14 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Timezone, vCalAddress, vText
 from icalendar import Event as CalendarEvent
 
-from handlers.i18n import N_, Translator
-from handlers.replies import Document
+from handlers.kernel.i18n import N_, Translator, event_name
+from handlers.kernel.replies import Document
 from storage.event_models import Meeting
 from storage.models import Participant
 
 SUMMARY = N_("Meeting with {name} ({organisation})")
 PRODUCT_ID = "-//Ponte//Italy-China matchmaking//EN"
 ORGANIZER = "mailto:noreply@ponte.invalid"
-
-
-def event_name(names: dict[str, object], locale: str) -> str:
-    """An event's name in ``locale``, falling back to English."""
-    return str(names.get(locale) or names.get("en") or next(iter(names.values()), ""))
 
 
 @lru_cache(maxsize=64)

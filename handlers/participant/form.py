@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from handlers.context import Turn
-from handlers.countries import check_time_zone
-from handlers.fields import (
+from handlers.kernel.context import Turn
+from handlers.kernel.i18n import N_
+from handlers.kernel.markup import fmt
+from handlers.kernel.timefmt import clock, zone_label
+from handlers.kernel.validation import Problem
+from handlers.participant.consent import ConsentField
+from handlers.participant.countries import check_time_zone
+from handlers.participant.fields import (
     Answer,
     Choice,
     ChoiceField,
@@ -20,11 +25,6 @@ from handlers.fields import (
     WebsiteField,
     YesNoField,
 )
-from handlers.i18n import N_
-from handlers.markup import fmt
-from handlers.privacy import ConsentField
-from handlers.timefmt import clock, zone_label
-from handlers.validation import Problem
 
 ORG_TYPES: dict[str, str] = {
     "startup": N_("Startup"),

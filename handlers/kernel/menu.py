@@ -1,12 +1,10 @@
-"""Commands, help and the language switch: what works at any step."""
+"""The command menu and help text: what every flow may show."""
 
 from __future__ import annotations
 
-from handlers.context import Turn
-from handlers.fields import native_language_name
-from handlers.i18n import N_, SUPPORTED_LOCALES
-from handlers.markup import bold, fmt
-from handlers.replies import Button
+from handlers.kernel.context import Turn
+from handlers.kernel.i18n import N_
+from handlers.kernel.markup import bold
 
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", N_("Start or continue registration")),
@@ -21,8 +19,6 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("help", N_("What Ponte can do")),
 )
 """Every command with its description; channels build their command menus from this."""
-
-SET_LANGUAGE = "setlang"
 
 BOT_SHORT_DESCRIPTION = N_(
     "Find partners for Italy–China science and technology cooperation, in your language."
@@ -40,26 +36,3 @@ def help_text(turn: Turn) -> str:
     lines = [bold(t.gettext("Ponte: your bridge to Italy–China science and technology partners."))]
     lines += [f"/{name}: {t.gettext(description)}" for name, description in COMMANDS]
     return "\n".join(lines)
-
-
-def offer_languages(turn: Turn) -> None:
-    """``/language``: the three languages as buttons (the current step is kept)."""
-    buttons = tuple(
-        Button(native_language_name(code), f"{SET_LANGUAGE}|{code}") for code in SUPPORTED_LOCALES
-    )
-    turn.say(bold(turn.t.gettext("Which language would you like to use?")), (buttons,))
-
-
-def set_language(turn: Turn, code: str) -> bool:
-    """Switch the participant's language; ``False`` when ``code`` is not one Ponte speaks."""
-    if code not in SUPPORTED_LOCALES:
-        return False
-    turn.participant.locale = code
-    turn.say(
-        fmt(
-            turn.t.gettext("From now on I will write in {language}."),
-            language=native_language_name(code),
-        ),
-        edit=True,
-    )
-    return True

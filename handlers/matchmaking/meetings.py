@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from handlers.context import Turn
-from handlers.i18n import N_, Translator
-from handlers.ics import meeting_calendar
-from handlers.markup import bold, escape, fmt
-from handlers.notify import notify, reader, reply_to_payload
-from handlers.replies import Button, Reply
-from handlers.timefmt import day, time_range, zone, zone_label
-from handlers.validation import parse_id
+from handlers.kernel.context import Turn
+from handlers.kernel.flow_router import FlowRouter
+from handlers.kernel.i18n import N_, Translator
+from handlers.kernel.markup import bold, escape, fmt
+from handlers.kernel.notify import notify, reader, reply_to_payload
+from handlers.kernel.replies import Button, Reply
+from handlers.kernel.timefmt import day, time_range, zone, zone_label
+from handlers.kernel.validation import parse_id
+from handlers.matchmaking.ics import meeting_calendar
 from storage.event_models import Meeting
-from storage.matchmaking import MatchmakingRepository
+from storage.matchmaking import FeedbackRepository, MeetingRepository, RequestRepository
 from storage.models import Participant
 from storage.outbox import OutboxRepository
 
@@ -159,7 +160,7 @@ async def on_meeting_button(turn: Turn, value: str) -> None:
     """
     t = turn.t
     meeting_id, _, action = value.partition("|")
-    repo = MatchmakingRepository(turn.session)
+    repo = MeetingRepository(turn.session)
     number = parse_id(meeting_id)
     meeting = await repo.meeting(number, lock=True) if number is not None else None
     if (
@@ -188,7 +189,7 @@ async def on_meeting_button(turn: Turn, value: str) -> None:
         await another_time(turn, meeting, repo)
 
 
-async def cancel(turn: Turn, meeting: Meeting, repo: MatchmakingRepository) -> None:
+async def cancel(turn: Turn, meeting: Meeting, repo: MeetingRepository) -> None:
     """Cancel and tell both sides, each with a cancellation for their calendar."""
     await repo.cancel(meeting, turn.now)
     await OutboxRepository(turn.session).withdraw(f"feedback:{meeting.id}")
@@ -213,7 +214,7 @@ async def cancel(turn: Turn, meeting: Meeting, repo: MatchmakingRepository) -> N
 
 async def cancel_everything_of(turn: Turn) -> None:
     """Before erasure: cancel the user's meetings (partners told) and withdraw requests."""
-    repo = MatchmakingRepository(turn.session)
+    repo = MeetingRepository(turn.session)
     me = turn.participant.id
     for meeting in await repo.meetings_of(me):
         partner = meeting.partner_of(me)
@@ -225,10 +226,10 @@ async def cancel_everything_of(turn: Turn) -> None:
         notify(
             turn, partner, Reply(text + "\n" + when_text(meeting, partner, t), document=calendar)
         )
-    await repo.withdraw_pending_requests(me, turn.now)
+    await RequestRepository(turn.session).withdraw_pending_requests(me, turn.now)
 
 
-async def another_time(turn: Turn, meeting: Meeting, repo: MatchmakingRepository) -> None:
+async def another_time(turn: Turn, meeting: Meeting, repo: MeetingRepository) -> None:
     """Move the meeting to the earliest other slot where both are free."""
     before = meeting.slot_id
     if not await repo.schedule(meeting, turn.now) or meeting.slot_id == before:
@@ -246,7 +247,7 @@ async def on_feedback_button(turn: Turn, value: str) -> None:
     """``fb|<id>|y`` or ``|n``: store whether the meeting took place."""
     t = turn.t
     meeting_id, _, answer = value.partition("|")
-    repo = MatchmakingRepository(turn.session)
+    repo = MeetingRepository(turn.session)
     number = parse_id(meeting_id)
     meeting = await repo.meeting(number) if number is not None else None
     if (
@@ -259,58 +260,17 @@ async def on_feedback_button(turn: Turn, value: str) -> None:
     ):
         turn.say(t.gettext(STALE))
         return
-    await repo.record_feedback(meeting, turn.participant.id, answer == "y", turn.now)
+    await FeedbackRepository(turn.session).record_feedback(
+        meeting, turn.participant.id, answer == "y", turn.now
+    )
     turn.say(
         t.gettext("Thank you! The organisers will use this to plan better meetings."), edit=True
     )
 
 
-async def agenda(turn: Turn) -> None:
-    """``/agenda``: one's meetings by day, in one's own time zone."""
-    t = turn.t
-    me = turn.participant
-    meetings = await MatchmakingRepository(turn.session).meetings_of(me.id)
-    if not meetings:
-        turn.say(
-            t.gettext(
-                "You have no meetings yet. Use /partners to find partners and request meetings."
-            )
-        )
-        return
-    lines = [bold(t.gettext("Your agenda"))]
-    rows: list[tuple[Button, ...]] = []
-    current_day = None
-    mine = me.time_zone or meetings[0].event.time_zone
-    for meeting in meetings:
-        partner = meeting.partner_of(me.id)
-        if meeting.slot is not None:
-            heading = day(meeting.slot.starts_at, t, mine)
-            if heading != current_day:
-                lines.append("\n" + bold(escape(heading)))
-                current_day = heading
-            slot_time = time_range(meeting.slot.starts_at, meeting.slot.ends_at, t, mine)
-        else:
-            if current_day != "":
-                lines.append("\n" + bold(escape(t.gettext("Time to be arranged"))))
-                current_day = ""
-            slot_time = "…"
-        place = meeting.place.url or meeting.place.label if meeting.place else ""
-        line = fmt(
-            t.gettext("{time} · <b>{name}</b> ({organisation})"),
-            time=slot_time,
-            name=partner.name or "",
-            organisation=partner.organisation or "",
-        )
-        if place:
-            line += f"\n   {escape(place)}"
-        theirs = partner.time_zone or mine
-        if meeting.slot is not None and offsets_differ(meeting.slot.starts_at, mine, theirs):
-            line += "\n   " + fmt(
-                t.gettext("{name}'s time: {time}"),
-                name=partner.name or "",
-                time=time_range(meeting.slot.starts_at, meeting.slot.ends_at, t, theirs),
-            )
-        lines.append(line)
-        label = f"{slot_time} {partner.name or ''}"[:60]
-        rows.append((Button(label, f"{MEETING}|{meeting.id}|v"),))
-    turn.say("\n".join(lines), tuple(rows))
+def setup() -> FlowRouter:
+    """The buttons on meeting messages and on "did it take place?" questions."""
+    router = FlowRouter("meetings")
+    router.button(MEETING, on_meeting_button, registered=True)
+    router.button(FEEDBACK, on_feedback_button, registered=True)
+    return router

@@ -34,7 +34,7 @@ class Document:
 class Reply:
     """One message to show.
 
-    ``text`` is markup (see :mod:`handlers.markup`). ``buttons`` are rows of inline choices.
+    ``text`` is markup (see :mod:`handlers.kernel.markup`). ``buttons`` are rows of inline choices.
     ``edit`` asks the channel to replace the message whose button was pressed instead of
     sending a new one. ``contact_button`` is the label of a "share my phone number" button
     (a reply keyboard on Telegram); ``remove_keyboard`` takes such a keyboard away.
@@ -61,10 +61,10 @@ class Notice:
 
 @dataclass(slots=True)
 class Response:
-    """Everything the core answers to one event.
+    """Everything the core answers to one incoming message.
 
-    ``locale`` is the user's language after the event (for anything the channel words
-    itself); ``language_changed`` says it changed during the event, so a channel can
+    ``locale`` is the user's language after the message (for anything the channel words
+    itself); ``language_changed`` says it changed while answering it, so a channel can
     localise what it shows outside messages (Telegram's command menu).
     """
 
@@ -72,3 +72,9 @@ class Response:
     notice: Notice | None = None
     locale: str | None = None
     language_changed: bool = False
+
+
+def split_payload(payload: str) -> tuple[str, str]:
+    """``"key|value"`` → ``("key", "value")``; a payload without ``|`` has an empty value."""
+    key, _, value = payload.partition("|")
+    return key, value

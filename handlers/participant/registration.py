@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from handlers.context import Turn
-from handlers.events_flow import join_pending_event
-from handlers.fields import Field, PhoneField
-from handlers.form import REGISTRATION_FIELDS
-from handlers.markup import bold, fmt
-from handlers.menu import help_text
-from handlers.profile import profile_card
-from handlers.prompts import REGISTRATION_FLOW, ask
+from handlers.kernel.context import START_PAYLOAD, Turn
+from handlers.kernel.flow_router import After, FlowRouter
+from handlers.kernel.markup import bold, fmt
+from handlers.kernel.menu import help_text
+from handlers.participant.card import profile_card
+from handlers.participant.field_flow import FieldFlow
+from handlers.participant.fields import Field, PhoneField
+from handlers.participant.form import REGISTRATION_FIELDS
+from handlers.participant.prompts import NAV_BACK, REGISTRATION_FLOW, ask
 
 _POSITION = {field.key: index for index, field in enumerate(REGISTRATION_FIELDS)}
 
@@ -104,4 +105,49 @@ async def _complete(turn: Turn) -> None:
     turn.say(bold(t.gettext("Registration complete. Welcome to Ponte!")))
     await profile_card(turn)
     turn.say(help_text(turn))
-    await join_pending_event(turn)
+    await turn.flows.use_start_payload(turn)
+
+
+async def _start_command(turn: Turn, args: str) -> None:
+    if args:
+        # Kept for the flows that use deep links (events); stored, never trusted.
+        turn.state.data = {**turn.state.data, START_PAYLOAD: args[:64]}
+    if not await turn.flows.leave(turn):
+        return
+    if turn.registered and turn.flow != "idle":
+        turn.go("idle")
+    if turn.registered and args:
+        await turn.flows.use_start_payload(turn)
+        return
+    await start(turn, new=turn.created)
+
+
+async def _pause(turn: Turn) -> None:
+    pause(turn)
+
+
+async def _ask(turn: Turn, field: Field, edit: bool) -> None:
+    await ask_field(turn, field, edit=edit)
+
+
+async def _text_outside_flows(turn: Turn, _text: str) -> After | None:
+    # Whatever a newcomer writes first starts (or resumes) registration.
+    if turn.registered:
+        return After.DECLINED
+    await start(turn, new=turn.created)
+    return None
+
+
+REGISTRATION = FieldFlow(
+    REGISTRATION_FLOW, current_field, _ask, done=advance, navigation={NAV_BACK: go_back}
+)
+"""The registration questions in order; « Back returns to the previous one."""
+
+
+def setup() -> FlowRouter:
+    """``/start`` and the registration questions."""
+    router = FlowRouter("registration")
+    router.command("start", _start_command)
+    router.flow(REGISTRATION.route(cancel=_pause))
+    router.text_outside_flows(_text_outside_flows)
+    return router

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from handlers.context import Rows, Turn
-from handlers.fields import Field, ToggleField
-from handlers.markup import fmt, italic
-from handlers.replies import Button
+from handlers.kernel.context import Rows, Turn
+from handlers.kernel.markup import fmt, italic
+from handlers.kernel.replies import Button
+from handlers.participant.fields import Field, ToggleField
 
 EDIT_FLOW = "edit"
 REGISTRATION_FLOW = "registration"
@@ -19,12 +19,6 @@ NAV_CANCEL = "^cancel"
 def step_payload(field: Field, value: str) -> str:
     """The payload of a button that belongs to ``field``'s question."""
     return f"{field.key}|{value}"
-
-
-def split_payload(payload: str) -> tuple[str, str]:
-    """``"key|value"`` → ``("key", "value")``; a payload without ``|`` has an empty value."""
-    key, _, value = payload.partition("|")
-    return key, value
 
 
 async def ask(

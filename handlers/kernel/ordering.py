@@ -1,4 +1,4 @@
-"""Per-user ordering: one event of a user at a time, in arrival order, others in parallel."""
+"""Per-user ordering: one update of a user at a time, in arrival order, others in parallel."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 class KeyedLock:
     """A lock per key that disappears when nobody holds or waits for it.
 
-    ``asyncio.Lock`` wakes waiters first-come first-served, so a user's events are handled
+    ``asyncio.Lock`` wakes waiters first-come first-served, so a user's updates are handled
     in the order they arrived.
     """
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from handlers.context import Turn
-from handlers.countries import country_name
-from handlers.directory import Entry, EventIndex, keywords
-from handlers.fields import SPOKEN_LANGUAGES
-from handlers.form import ORG_TYPES
-from handlers.i18n import N_, Translator
-from handlers.ics import event_name
-from handlers.markup import bold, escape, fmt
-from handlers.replies import Button
-from handlers.validation import parse_id
+from handlers.kernel.context import Turn
+from handlers.kernel.flow_router import FlowRouter
+from handlers.kernel.i18n import N_, Translator, event_name
+from handlers.kernel.markup import bold, escape, fmt
+from handlers.kernel.replies import Button
+from handlers.kernel.validation import parse_id
+from handlers.matchmaking.directory import Directory, Entry, EventIndex, keywords
+from handlers.participant.countries import country_name
+from handlers.participant.fields import SPOKEN_LANGUAGES
+from handlers.participant.form import ORG_TYPES
 from storage.event_models import Event
-from storage.matchmaking import MatchmakingRepository
+from storage.matchmaking import EventRepository
 from storage.models import Participant
 
 PAGE_SIZE = 5
@@ -74,14 +74,19 @@ def _short(text: str | None, limit: int = 160) -> str:
 
 
 async def show_partners(
-    turn: Turn, event_id: int | None = None, page: int = 0, *, edit: bool = False
+    turn: Turn,
+    directory: Directory,
+    event_id: int | None = None,
+    page: int = 0,
+    *,
+    edit: bool = False,
 ) -> None:
     """A page of suggestions; with several events, first a choice of event."""
     t = turn.t
     if not turn.registered:
         turn.say(t.gettext("Please finish registration first: send /start."))
         return
-    repo = MatchmakingRepository(turn.session)
+    repo = EventRepository(turn.session)
     events = await repo.events_of(turn.participant)
     event = next((e for e in events if e.id == event_id), None) if event_id else None
     if event is None:
@@ -97,15 +102,21 @@ async def show_partners(
             turn.say(bold(t.gettext("Which event?")), buttons)
             return
         event = events[0]
-    await _page(turn, repo, event, max(page, 0), edit=edit)
+    await _page(turn, directory, repo, event, max(page, 0), edit=edit)
 
 
 async def _page(
-    turn: Turn, repo: MatchmakingRepository, event: Event, page: int, *, edit: bool
+    turn: Turn,
+    directory: Directory,
+    repo: EventRepository,
+    event: Event,
+    page: int,
+    *,
+    edit: bool,
 ) -> None:
     t = turn.t
     for attempt in range(2):
-        index = await turn.directory.index(turn.session, event.id)
+        index = await directory.index(turn.session, event.id)
         ranked = index.rank(await _entry_of_mine(turn, repo, index), SHORTLIST)
         if not ranked:
             turn.say(t.gettext("No other participants at this event yet. Please look again later."))
@@ -118,7 +129,7 @@ async def _page(
             break
         # The index predates someone's erasure or departure (in another process, or
         # within its time to live): build it again rather than show who is gone.
-        turn.directory.forget(event.id)
+        directory.forget(event.id)
     shown = [r for r in shown if r.participant_id in people]
     header = (
         bold(escape(event_name(event.names, t.code)))
@@ -149,7 +160,7 @@ async def _page(
     turn.say(header + "\n\n" + "\n\n".join(cards), tuple(rows), edit=edit)
 
 
-async def _entry_of_mine(turn: Turn, repo: MatchmakingRepository, index: EventIndex) -> Entry:
+async def _entry_of_mine(turn: Turn, repo: EventRepository, index: EventIndex) -> Entry:
     me = turn.participant
     return index.entries.get(me.id) or Entry(
         me.id,
@@ -160,11 +171,32 @@ async def _entry_of_mine(turn: Turn, repo: MatchmakingRepository, index: EventIn
     )
 
 
-async def on_partners_button(turn: Turn, value: str) -> None:
+async def on_partners_button(turn: Turn, directory: Directory, value: str) -> None:
     """``pt|<event id>|<page>``: another page, or the chosen event."""
     event_text, _, page_text = value.partition("|")
     event_id, page = parse_id(event_text), parse_id(page_text)
     if event_id is None or page is None:
         turn.notice(turn.t.gettext("That button is from an earlier message and no longer works."))
         return
-    await show_partners(turn, event_id, page, edit=True)
+    await show_partners(turn, directory, event_id, page, edit=True)
+
+
+def setup(directory: Directory | None = None) -> FlowRouter:
+    """``/partners`` and its paging buttons, over this process's index of each event."""
+    index = directory or Directory()
+    router = FlowRouter("partners")
+
+    async def partners_command(turn: Turn, _args: str) -> None:
+        await show_partners(turn, index)
+
+    async def partners_button(turn: Turn, value: str) -> None:
+        await on_partners_button(turn, index, value)
+
+    def refresh(turn: Turn) -> None:
+        if turn.profiles_changed or turn.erased:
+            index.invalidate()
+
+    router.command("partners", partners_command, registered=True)
+    router.button(PARTNERS, partners_button, registered=True)
+    router.after_commit(refresh)
+    return router

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from handlers.context import START_PAYLOAD, Turn
-from handlers.i18n import N_, Translator
-from handlers.ics import event_name
-from handlers.markup import bold, escape, fmt
-from handlers.timefmt import date_range, when
+from handlers.kernel.context import START_PAYLOAD, Turn
+from handlers.kernel.flow_router import FlowRouter
+from handlers.kernel.i18n import N_, Translator, event_name
+from handlers.kernel.markup import bold, escape, fmt
+from handlers.kernel.timefmt import date_range, when
 from storage.event_models import Event
-from storage.matchmaking import MatchmakingRepository
+from storage.matchmaking import EventRepository
 
 MODES = {"in_person": N_("In person"), "online": N_("Online"), "hybrid": N_("In person and online")}
 
@@ -36,7 +36,7 @@ async def join_pending_event(turn: Turn) -> None:
 async def join_by_code(turn: Turn, code: str) -> None:
     """Register the (registered) participant into the event with ``code``."""
     t = turn.t
-    repo = MatchmakingRepository(turn.session)
+    repo = EventRepository(turn.session)
     event = await repo.event_by_code(code)
     if event is None:
         turn.say(
@@ -75,7 +75,7 @@ async def join_by_code(turn: Turn, code: str) -> None:
 async def list_my_events(turn: Turn) -> None:
     """``/events``: the events the participant joined."""
     t = turn.t
-    events = await MatchmakingRepository(turn.session).events_of(turn.participant)
+    events = await EventRepository(turn.session).events_of(turn.participant)
     if not events:
         turn.say(
             t.gettext(
@@ -85,3 +85,15 @@ async def list_my_events(turn: Turn) -> None:
         )
         return
     turn.say("\n\n".join(event_summary(event, t) for event in events))
+
+
+async def _events_command(turn: Turn, _args: str) -> None:
+    await list_my_events(turn)
+
+
+def setup() -> FlowRouter:
+    """``/events`` and joining the event a deep link names."""
+    router = FlowRouter("events")
+    router.command("events", _events_command, registered=True)
+    router.on_start_payload(join_pending_event)
+    return router

@@ -1,4 +1,8 @@
-"""What a channel hands the core: small, typed, framework-free incoming events."""
+"""What a channel hands the core: small, typed, framework-free incoming messages.
+
+"Event" in Ponte means a matchmaking event; what arrives from a channel is an *incoming*
+message (a text, a command, a button press, a shared contact…).
+"""
 
 from __future__ import annotations
 
@@ -70,7 +74,7 @@ class UnsupportedMessage:
 class ReachabilityChanged:
     """The user blocked (``reachable=False``) or unblocked the bot, or a send to them failed.
 
-    Only known participants are updated; nobody is created by this event and nothing is
+    Only known participants are updated; nobody is created by this message and nothing is
     answered.
     """
 
@@ -78,7 +82,7 @@ class ReachabilityChanged:
     reachable: bool
 
 
-IncomingEvent = (
+Incoming = (
     TextMessage
     | CommandMessage
     | ButtonPress
@@ -86,6 +90,7 @@ IncomingEvent = (
     | UnsupportedMessage
     | ReachabilityChanged
 )
+"""Anything a channel can hand to :meth:`handlers.core.Core.handle`."""
 
 
 def parse_text(sender: Sender, text: str) -> TextMessage | CommandMessage:

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.matchmaking import MatchmakingRepository
+from storage.matchmaking import EventRepository
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -108,7 +108,7 @@ class Directory:
         cached = self._events.get(event_id)
         if cached is not None and time.monotonic() - cached.built_at < self.ttl:
             return cached
-        repo = MatchmakingRepository(session)
+        repo = EventRepository(session)
         areas: dict[int, set[int]] = {}
         by_area: dict[int, list[int]] = {}
         for participant_id, area_id in await repo.event_interests(event_id):

@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 
-from handlers.i18n import N_, Translator
-from handlers.markup import fmt
+from handlers.kernel.i18n import N_, Translator
+from handlers.kernel.markup import fmt
 
 # Ids in button payloads: ASCII digits only ("²".isdigit() is true but int("²") fails) and small
 # enough for a 32-bit INTEGER column, so a forged payload never reaches the database as an error.

@@ -9,8 +9,8 @@ from babel import Locale
 from babel.core import get_global
 from babel.dates import get_timezone_location
 
-from handlers.i18n import N_, SUPPORTED_LOCALES, Translator
-from handlers.validation import Checked, Problem, Valid, clean_text
+from handlers.kernel.i18n import N_, SUPPORTED_LOCALES, Translator
+from handlers.kernel.validation import Checked, Problem, Valid, clean_text
 
 # CLDR lists a country's zones alphabetically, which for a few large countries puts a remote
 # zone first (America/Adak for the US). For those, start from the most populous zone; the

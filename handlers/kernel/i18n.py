@@ -116,3 +116,8 @@ def translator(locale: str) -> Translator:
     if code != DEFAULT_LOCALE:
         translations.add_fallback(_load(DEFAULT_LOCALE))
     return Translator(code, translations)
+
+
+def event_name(names: dict[str, object], locale: str) -> str:
+    """An event's name in ``locale``, falling back to English."""
+    return str(names.get(locale) or names.get("en") or next(iter(names.values()), ""))

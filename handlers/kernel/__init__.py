@@ -1,0 +1,1 @@
+"""What every flow stands on: incoming messages, replies, the turn, i18n, the flow router."""

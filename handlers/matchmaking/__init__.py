@@ -1,0 +1,1 @@
+"""Matchmaking: events, suggested partners, meeting requests, meetings and the agenda."""

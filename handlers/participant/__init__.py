@@ -1,0 +1,1 @@
+"""The participant: registration, profile, language, consent, and their data (privacy)."""
