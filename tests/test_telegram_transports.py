@@ -223,7 +223,7 @@ async def test_polled_updates_mean_to_the_bridge_what_telegram_sent(
     api: FakeBotApi, client: Client, lin: SimulatedUser
 ) -> None:
     """Whatever the framework makes of them, the updates it hands over parse to the same
-    events as the JSON Telegram sent: texts, deep links, presses, contacts, blocks."""
+    incoming messages as the JSON Telegram sent: texts, deep links, presses, contacts, blocks."""
     message_id = await client.transport.send_message(42, "Org?", KEYBOARD)
     lin.send_text("你好 <b>&amp;")
     lin.send_command("/start", "itcn-demo")
@@ -239,12 +239,12 @@ async def test_polled_updates_mean_to_the_bridge_what_telegram_sent(
     assert len(raw) == 7
     handed = await client.poll(None)
     assert [u["update_id"] for u in handed] == [u["update_id"] for u in raw]
-    events = [parse_update(u) for u in handed]
-    assert events == [parse_update(u) for u in raw]
-    kinds = [type(e.event) for e in events if e is not None]
+    parsed = [parse_update(u) for u in handed]
+    assert parsed == [parse_update(u) for u in raw]
+    kinds = [type(p.incoming) for p in parsed if p is not None]
     assert kinds[2:] == [ButtonPress, ContactShared, UnsupportedMessage, ReachabilityChanged,
                          ButtonPress]  # fmt: skip
-    press, stale = events[2], events[-1]
+    press, stale = parsed[2], parsed[-1]
     assert press is not None and press.callback_message_id == message_id
     assert stale is not None and stale.callback_message_id is None and stale.callback_id == "77"
     # The next poll's offset confirms them, as each framework's polling does.
