@@ -9,7 +9,6 @@ looks them up.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Callable, Sequence
@@ -20,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.kernel.context import AreaOption, Turn
 from handlers.kernel.flow_router import (
+    STALE_BUTTON,
     After,
     ButtonRoute,
     CommandRoute,
@@ -52,7 +52,6 @@ _Route = TypeVar("_Route", CommandRoute, ButtonRoute, FlowRoute)
 
 APOLOGY = N_("Sorry, something went wrong on our side. Your answers are safe; please try again.")
 TRANSACTION_ATTEMPTS = 4
-STALE_BUTTON = N_("That button is from an earlier message and no longer works.")
 
 
 def default_routers() -> list[FlowRouter]:
@@ -118,7 +117,7 @@ class Core:
         """
         done = 0
         async with (
-            self._gate or contextlib.nullcontext(),
+            self._gate,
             self.sessions() as session,
             session.begin(),
         ):

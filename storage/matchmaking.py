@@ -7,7 +7,6 @@ their bookings, scheduling included) and :class:`FeedbackRepository` ("did it ta
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
@@ -97,13 +96,6 @@ class EventRepository(_Repository):
             .where(EventRegistration.event_id == event_id)
         )
         return [(row[0], row[1]) for row in rows.all()]
-
-    async def participants(self, ids: Sequence[int]) -> dict[int, Participant]:
-        """Participants by id."""
-        if not ids:
-            return {}
-        rows = await self.session.scalars(select(Participant).where(Participant.id.in_(list(ids))))
-        return {p.id: p for p in rows.all()}
 
     async def area_ids_of(self, participant_id: int) -> list[int]:
         """Ids of the participant's interest areas."""
@@ -322,10 +314,6 @@ class MeetingRepository(_Repository):
             .order_by(Slot.starts_at.is_(None), Slot.starts_at, Meeting.id)
         )
         return list(rows.unique().all())
-
-    async def open_meetings_with(self, participant_id: int) -> list[Meeting]:
-        """Meetings to cancel when a participant erases their data."""
-        return await self.meetings_of(participant_id)
 
 
 class FeedbackRepository(_Repository):

@@ -17,6 +17,7 @@ from enum import Enum
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.kernel.context import Turn
+from handlers.kernel.i18n import N_
 
 
 class After(Enum):
@@ -31,6 +32,9 @@ class After(Enum):
     DECLINED = "declined"
     """Not for this handler after all: the core answers as if there were none."""
 
+
+STALE_BUTTON = N_("That button is from an earlier message and no longer works.")
+"""What a press that no longer applies is answered (:attr:`After.STALE`, and flows' own checks)."""
 
 Outcome = After | None
 CommandHandler = Callable[[Turn, str], Awaitable[Outcome]]

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from handlers.kernel.context import Turn
-from handlers.kernel.flow_router import FlowRouter
+from handlers.kernel.flow_router import STALE_BUTTON, FlowRouter
 from handlers.kernel.i18n import N_, Translator
 from handlers.kernel.markup import bold, escape, fmt
 from handlers.kernel.notify import notify, reader, reply_to_payload
@@ -22,7 +22,6 @@ from storage.outbox import OutboxRepository
 MEETING = "mt"
 FEEDBACK = "fb"
 FEEDBACK_DELAY = timedelta(minutes=5)
-STALE = N_("That button is from an earlier message and no longer works.")
 
 Build = Callable[[Translator, Participant], list[Reply]]
 
@@ -168,7 +167,7 @@ async def on_meeting_button(turn: Turn, value: str) -> None:
         or not meeting.involves(turn.participant.id)
         or action not in {"v", "i", "r", "x"}
     ):
-        turn.say(t.gettext(STALE))
+        turn.say(t.gettext(STALE_BUTTON))
         return
     if meeting.status == "cancelled":
         turn.say(t.gettext("This meeting was cancelled."))
@@ -258,7 +257,7 @@ async def on_feedback_button(turn: Turn, value: str) -> None:
         or meeting.slot is None
         or meeting.slot.ends_at > turn.now
     ):
-        turn.say(t.gettext(STALE))
+        turn.say(t.gettext(STALE_BUTTON))
         return
     await FeedbackRepository(turn.session).record_feedback(
         meeting, turn.participant.id, answer == "y", turn.now

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from handlers.kernel.context import Turn
-from handlers.kernel.flow_router import FlowRouter
+from handlers.kernel.flow_router import STALE_BUTTON, FlowRouter
 from handlers.kernel.i18n import N_, Translator, event_name
 from handlers.kernel.markup import bold, escape, fmt
 from handlers.kernel.replies import Button
@@ -176,7 +176,7 @@ async def on_partners_button(turn: Turn, directory: Directory, value: str) -> No
     event_text, _, page_text = value.partition("|")
     event_id, page = parse_id(event_text), parse_id(page_text)
     if event_id is None or page is None:
-        turn.notice(turn.t.gettext("That button is from an earlier message and no longer works."))
+        turn.notice(turn.t.gettext(STALE_BUTTON))
         return
     await show_partners(turn, directory, event_id, page, edit=True)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from handlers.kernel.context import Turn
-from handlers.kernel.flow_router import FlowRoute, FlowRouter
+from handlers.kernel.flow_router import STALE_BUTTON, FlowRoute, FlowRouter
 from handlers.kernel.i18n import N_, Translator, event_name
 from handlers.kernel.markup import bold, escape, fmt
 from handlers.kernel.notify import reader
@@ -13,7 +13,7 @@ from handlers.kernel.replies import Button, Reply
 from handlers.kernel.timefmt import when
 from handlers.kernel.validation import Problem, check_text, parse_id
 from handlers.matchmaking.lapsing import expire_due, lapse, request_topic
-from handlers.matchmaking.meetings import STALE, Build, announce_scheduled, tell
+from handlers.matchmaking.meetings import Build, announce_scheduled, tell
 from handlers.matchmaking.partners import NEW_REQUEST, partner_card
 from storage.event_models import Event, MeetingRequest
 from storage.matchmaking import EventRepository, MeetingRepository, RequestRepository
@@ -30,7 +30,7 @@ async def start_request(turn: Turn, value: str) -> None:
     invitee_text, _, event_text = value.partition("|")
     invitee_id, event_id = parse_id(invitee_text), parse_id(event_text)
     if invitee_id is None or event_id is None:
-        turn.say(turn.t.gettext(STALE))
+        turn.say(turn.t.gettext(STALE_BUTTON))
         return
     repo = RequestRepository(turn.session)
     checked = await _check(turn, repo, invitee_id, event_id)
@@ -82,7 +82,7 @@ async def on_note_text(turn: Turn, text: str) -> None:
 async def on_note_button(turn: Turn, value: str) -> None:
     """``note|send`` or ``note|cancel``."""
     if turn.flow != REQUEST_FLOW:
-        turn.say(turn.t.gettext(STALE))
+        turn.say(turn.t.gettext(STALE_BUTTON))
         return
     if value == "cancel":
         turn.go("idle")
@@ -191,7 +191,7 @@ async def _check(
     event = await events.event(event_id)
     invitee = await turn.session.get(Participant, invitee_id)
     if event is None or invitee is None or invitee.registered_at is None:
-        return t.gettext(STALE)
+        return t.gettext(STALE_BUTTON)
     if invitee.id == me.id:
         return t.gettext("You cannot request a meeting with yourself.")
     if not (
@@ -237,7 +237,7 @@ async def on_answer_button(turn: Turn, value: str) -> None:
     number = parse_id(request_id)
     request = await repo.request(number, lock=True) if number is not None else None
     if request is None or request.invitee_id != turn.participant.id or answer not in {"a", "d"}:
-        turn.say(t.gettext(STALE))
+        turn.say(t.gettext(STALE_BUTTON))
         return
     if not _answerable(turn, request):
         return
