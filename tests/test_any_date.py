@@ -22,6 +22,7 @@ from tests.events_support import NOW
 
 ROOT = Path(__file__).resolve().parent.parent
 CLOCK_SENSITIVE = [
+    "tests/test_registration.py",
     "tests/test_matchmaking.py",
     "tests/test_request_answers.py",
     "tests/test_privacy.py",

@@ -11,6 +11,7 @@ from handlers.participant.consent import PRIVACY_NOTICE_VERSION
 from storage.models import ConsentRecord, ConversationState, Participant
 from storage.repositories import ParticipantRepository
 from tests.chat import Chat
+from tests.events_support import Clock
 from tests.flows import JOHN, MARIA, PEOPLE, WANG, Person, register
 
 
@@ -174,3 +175,25 @@ async def test_two_people_register_independently(app: App) -> None:
     assert (await participant(app, "wang")).time_zone == "Asia/Shanghai"
     assert (await participant(app, "maria")).time_zone == "Europe/Rome"
     assert JOHN.organisation not in maria.all_text
+
+
+async def test_every_time_stored_is_the_cores_clock(app: App, clock: Clock) -> None:
+    # The system clock is a day or more from the tests' clock (years, in test_any_date.py):
+    # any time taken from it would differ from these.
+    chat = Chat(app.core, user="timed", lang="en")
+    await chat.say("/start")
+    first = clock.now
+    clock.advance(hours=5)
+    await register(chat, JOHN)
+    registered = clock.now
+    async with app.sessions() as session:
+        person = await session.scalar(select(Participant).where(Participant.external_id == "timed"))
+        assert person is not None
+        state = await session.get(ConversationState, person.id)
+        consent = await session.scalar(
+            select(ConsentRecord).where(ConsentRecord.participant_id == person.id)
+        )
+    assert person.created_at == first
+    assert person.registered_at == person.updated_at == registered
+    assert state is not None and state.updated_at == registered
+    assert consent is not None and consent.given_at == registered
