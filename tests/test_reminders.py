@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -14,8 +15,9 @@ from bot.app import App
 from bot.scheduler import Scheduling
 from handlers.matchmaking.reminders import REMINDER_JOB
 from storage.event_models import Booking, Meeting
+from storage.models import Participant
 from storage.reminder_models import Attendance, Reminder
-from tests.events_support import Clock, inbox, text_of
+from tests.events_support import Clock, Someone, add_people, inbox, make_event, text_of
 from tests.test_matchmaking import request_and_accept, setup
 
 FIRST_SLOT = datetime(2026, 12, 15, 8, 0, tzinfo=UTC)  # 09:00 in Rome, 16:00 in Beijing
@@ -212,3 +214,227 @@ async def test_reminders_after_the_start_are_dropped(
         "meeting already started",
         "a closer reminder is due too",
     }
+
+
+@pytest.mark.parametrize(
+    ("meeting_utc", "expected_due_utc", "why"),
+    [
+        # 23:00 in Rome: the day-before reminder would ring at 23:00, so it moves to 07:00.
+        (
+            datetime(2026, 12, 15, 22, 0, tzinfo=UTC),
+            datetime(2026, 12, 15, 6, 0, tzinfo=UTC),
+            "after the night",
+        ),
+        # 07:30 in Rome: 07:30 the day before is outside the night; nothing moves.
+        (
+            datetime(2026, 12, 15, 6, 30, tzinfo=UTC),
+            datetime(2026, 12, 14, 6, 30, tzinfo=UTC),
+            "not in the night",
+        ),
+    ],
+)
+async def test_quiet_hours_move_all_but_the_starting_soon_reminder(
+    app: App, clock: Clock, meeting_utc: datetime, expected_due_utc: datetime, why: str
+) -> None:
+    ids, chats = await setup(app, clock, first_slot=meeting_utc, slots=1)
+    await request_and_accept(app, chats, ids, "maria", "luca")  # both in Rome
+    due = {
+        r.offset_minutes: r.due_at
+        for r in await reminders(app)
+        if r.participant_id == ids["maria"] and r.kind == "before"
+    }
+    assert due[1440] == expected_due_utc, why
+    assert due[15] == meeting_utc - timedelta(minutes=15), "starting soon: even at night"
+
+
+def test_quiet_hours_that_leave_no_room_send_the_evening_before() -> None:
+    from zoneinfo import ZoneInfo
+
+    from storage.reminder_policy import ReminderPolicy
+
+    rome = ZoneInfo("Europe/Rome")
+    policy = ReminderPolicy(offsets=(180, 15))
+    # A 06:30 meeting: three hours before is 03:30, in the night; the night ends at 07:00,
+    # after the meeting, so the reminder goes the evening before, just before 22:00.
+    due = policy.reminder_due(datetime(2026, 12, 15, 5, 30, tzinfo=UTC), 180, rome)
+    assert due == datetime(2026, 12, 14, 20, 59, tzinfo=UTC)
+    assert policy.reminder_due(datetime(2026, 12, 15, 5, 30, tzinfo=UTC), 15, rome) == datetime(
+        2026, 12, 15, 5, 15, tzinfo=UTC
+    )
+    assert not ReminderPolicy(quiet=None).in_quiet_hours(
+        datetime(2026, 12, 15, 2, tzinfo=UTC), rome
+    )
+
+
+@pytest.mark.parametrize(
+    ("slot", "rome", "beijing"),
+    [
+        # 25 Oct 2026: Rome goes from UTC+2 to UTC+1 at 03:00; Beijing stays UTC+8.
+        (datetime(2026, 10, 25, 8, 0, tzinfo=UTC), "09:00", "16:00"),
+        # 29 Mar 2026: Rome goes from UTC+1 to UTC+2 at 02:00.
+        (datetime(2026, 3, 29, 8, 0, tzinfo=UTC), "10:00", "16:00"),
+    ],
+)
+async def test_reminders_on_clock_change_nights_ring_at_the_right_instant(
+    app: App, clock: Clock, scheduling: Scheduling, slot: datetime, rome: str, beijing: str
+) -> None:
+    clock.now = slot - timedelta(days=5)
+    ids, chats = await setup(
+        app, clock, first_slot=slot, slots=1, deadline=slot - timedelta(days=1)
+    )
+    await request_and_accept(app, chats, ids, "maria", "wang")
+    await inbox(app, "maria", clock.now)
+    await inbox(app, "wang", clock.now)
+    planned = {
+        (r.participant_id, r.offset_minutes): r.due_at
+        for r in await reminders(app)
+        if r.kind == "before"
+    }
+    for who in ("maria", "wang"):
+        # 24 real hours before, whatever the clocks did that night.
+        assert planned[(ids[who], 1440)] == slot - timedelta(hours=24)
+    for locale in ("it", "en", "zh_Hans"):
+        async with app.sessions() as session, session.begin():
+            maria = await session.get(Participant, ids["maria"])
+            assert maria is not None
+            maria.locale = locale
+        reminder = next(
+            r
+            for r in await reminders(app)
+            if r.participant_id == ids["maria"] and r.offset_minutes == 15
+        )
+        async with app.sessions() as session, session.begin():
+            row = await session.get(Reminder, reminder.id)
+            assert row is not None
+            row.state = "pending"
+        clock.now = slot - timedelta(minutes=15)
+        assert await app.core.run_timed(REMINDER_JOB, reminder.id)
+        text = text_of([r for r in await inbox(app, "maria", clock.now) if "⏰" in r.text])
+        expected_rome = rome.removeprefix("0") if locale == "en" else rome  # 9:00 AM
+        assert expected_rome in text, (locale, text)
+        expected_beijing = beijing if locale != "en" else "4:00"
+        assert expected_beijing in text, (locale, text)
+        if locale == "zh_Hans":
+            assert "北京" in text or "中国" in text
+
+
+async def test_a_burst_is_spread_ahead_so_none_is_late(app: App, clock: Clock) -> None:
+    """4,000 reminders due at one instant, at 20 a second: the last one planned is at its
+    due time, the first 200 s earlier, never beyond the bound (10 min for 15 min)."""
+    from storage.reminder_models import BEFORE
+    from storage.reminders import ReminderRepository, max_lead
+
+    event_id_ = await make_event(app.sessions)
+    ids = await add_people(
+        app.sessions, event_id_, [Someone("p", "P", "IT", "it", ("energy",), "x", "y")]
+    )
+    due = datetime(2026, 12, 15, 7, 45, tzinfo=UTC)
+    async with app.sessions() as session, session.begin():
+        session.add_all(
+            Reminder(key=f"burst{i}", kind=BEFORE, participant_id=ids["p"], event_id=event_id_,
+                     offset_minutes=15, starts_at=due + timedelta(minutes=15), due_at=due,
+                     send_at=due, state="pending")
+            for i in range(4000)
+        )  # fmt: skip
+    now = due - timedelta(minutes=30)
+    async with app.sessions() as session, session.begin():
+        assert await ReminderRepository(session).spread(now, rate=20) == 3999
+    async with app.sessions() as session, session.begin():
+        assert await ReminderRepository(session).spread(now, rate=20) == 0, "stable"
+        times = sorted((await session.scalars(select(Reminder.send_at))).all())
+    assert times[-1] == due and all(t <= due for t in times)
+    assert due - times[0] == timedelta(seconds=3999 / 20)
+    assert due - times[0] <= max_lead(BEFORE, 15)
+    gaps = {round((b - a).total_seconds(), 3) for a, b in pairwise(times)}
+    assert gaps == {0.05}
+
+
+async def test_the_calendar_file_reminds_at_the_first_offset(app: App, clock: Clock) -> None:
+    from icalendar import Calendar
+
+    ids, chats = await setup(app, clock)
+    await request_and_accept(app, chats, ids, "maria", "wang")
+    ics = next(r.document for r in chats["wang"].transcript if r.document is not None)
+    alarms = Calendar.from_ical(ics.content).walk("VALARM")
+    assert [a.decoded("trigger") for a in alarms] == [-timedelta(hours=24)]
+
+
+async def test_agenda_shows_who_confirmed(app: App, clock: Clock) -> None:
+    ids, chats = await setup(app, clock)
+    await request_and_accept(app, chats, ids, "maria", "wang")
+    meeting = await meeting_of(app)
+    await chats["wang"].press_payload(f"at|{meeting.id}|y")
+    await chats["maria"].say("/agenda")
+    assert "Wang Wei" in chats["maria"].text
+    assert "✅ presenza confermata" in chats["maria"].text
+    await chats["wang"].say("/agenda")
+    assert "✅" in chats["wang"].text
+
+
+async def test_an_event_file_sets_the_reminder_policy(tmp_path, app: App, clock: Clock) -> None:  # type: ignore[no-untyped-def]
+    from bot.events.files import EventFileError, read_event_file, write_event_yaml
+    from storage.reminder_policy import ReminderPolicy
+
+    base = (
+        "code: pol\nname: Policy day\nmode: online\ntime_zone: Europe/Rome\nmeeting_minutes: 20\n"
+        "sessions:\n  - {date: 2026-12-15, start: '09:00', end: '10:00'}\n"
+        "links:\n  - {label: Room A, url: 'https://meeting.tencent.com/dm/a'}\n"
+    )
+    path = tmp_path / "event.yaml"
+    path.write_text(
+        base + "reminder_offsets: 2h, 10m\ndigest_time: off\nquiet_hours: 23:00-06:30\n"
+    )
+    spec = read_event_file(path)
+    assert spec.reminders.offsets == (120, 10)
+    assert spec.reminders.digest is None
+    assert spec.reminders.quiet is not None and f"{spec.reminders.quiet[1]:%H:%M}" == "06:30"
+    again = tmp_path / "again.yaml"
+    again.write_text(write_event_yaml(spec))
+    assert read_event_file(again).reminders == spec.reminders
+    path.write_text(base)
+    assert read_event_file(path).reminders == ReminderPolicy()
+    for bad, message in (
+        ("reminder_offsets: soon\n", "24h"),
+        ("digest_time: 25:00\n", "08:00"),
+        ("quiet_hours: 22:00\n", "22:00-07:00"),
+    ):
+        path.write_text(base + bad)
+        with pytest.raises(EventFileError, match=message):
+            read_event_file(path)
+
+
+async def test_two_processes_on_one_database_send_each_reminder_once(
+    app: App, clock: Clock
+) -> None:
+    """Two Pontes (two engines, as two workers would have) fire every reminder at once."""
+    import asyncio
+
+    from bot.app import build_app
+
+    ids, chats = await setup(app, clock)
+    await request_and_accept(app, chats, ids, "maria", "wang")
+    await request_and_accept(app, chats, ids, "luca", "li")
+    other = await build_app(app.settings, clock=clock)
+    try:
+        pending = [r for r in await reminders(app) if r.state == "pending"]
+        clock.now = max(r.send_at for r in pending if r.kind == "before" and r.offset_minutes == 15)
+        results = await asyncio.gather(
+            *(
+                core.run_timed(REMINDER_JOB, r.id)
+                for r in pending
+                for core in (app.core, other.core)
+            )
+        )
+    finally:
+        await other.close()
+    sent = [r for r in await reminders(app) if r.state == "sent"]
+    assert sum(results) == len(sent) > 0
+    async with app.sessions() as session:
+        from storage.event_models import OutboxMessage
+
+        topics = (
+            await session.scalars(
+                select(OutboxMessage.topic).where(OutboxMessage.topic.like("reminder:%"))
+            )
+        ).all()
+    assert len(topics) == len(set(topics)) == len(sent), "one message per reminder"
