@@ -25,6 +25,7 @@ from apscheduler.triggers.date import DateTrigger
 
 from bot.app import App
 from bot.clock import system_clock
+from handlers.core import Core
 from handlers.matchmaking.reminders import REMINDER_JOB
 from storage.db import transaction_gate
 from storage.reminders import HORIZON, ReminderRepository
@@ -145,6 +146,17 @@ class Scheduling:
             self._watcher.cancel()
         with contextlib.suppress(Exception):
             self.scheduler.shutdown(wait=False)
+
+
+async def send_due(core: Core) -> int:
+    """Send, one after another, every reminder due by the core's clock; returns how many
+    were queued. For channels without a running scheduler (the console, between two lines)."""
+    async with transaction_gate(core.sessions), core.sessions() as session, session.begin():
+        due = await ReminderRepository(session).due_within(core.clock(), timedelta(0))
+    queued = 0
+    for reminder in due:
+        queued += await core.run_timed(REMINDER_JOB, reminder.id)
+    return queued
 
 
 def _same_time(scheduled: datetime | None, wanted: datetime) -> bool:
