@@ -53,6 +53,9 @@ async def send_reminder(session: AsyncSession, now: datetime, reminder_id: int) 
     reminder = await repo.claim(reminder_id, now)
     if reminder is None:
         return False
+    if not reminder.participant.active:
+        repo.drop(reminder, now, "the recipient blocked the bot")
+        return False
     if reminder.kind == BEFORE:
         reply = await _before_meeting(repo, reminder, now)
     else:
