@@ -438,3 +438,25 @@ async def test_two_processes_on_one_database_send_each_reminder_once(
             )
         ).all()
     assert len(topics) == len(set(topics)) == len(sent), "one message per reminder"
+
+
+async def test_organisers_see_attendance_on_the_command_line(
+    app: App, clock: Clock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import build_parser
+    from bot.events.commands import run_events
+
+    ids, chats = await setup(app, clock)
+    await request_and_accept(app, chats, ids, "maria", "wang")
+    meeting = await meeting_of(app)
+    clock.now = FIRST_SLOT - timedelta(minutes=10)
+    await chats["maria"].press_payload(f"at|{meeting.id}|l")
+    await chats["maria"].press("l5")
+    args = build_parser().parse_args(["events", "attendance", "itcn-2026"])
+    assert await run_events(app.settings, args) == 0
+    out = capsys.readouterr().out
+    assert "2026-12-15 09:00  Maria Rossi: confirmed (+5 min)  |  Wang Wei: -" in out
+    assert "people confirmed 1, declined 0, not answered 1" in out
+    args = build_parser().parse_args(["events", "attendance", "nope"])
+    assert await run_events(app.settings, args) == 2
+    assert "no event with code 'nope'" in capsys.readouterr().err
