@@ -133,7 +133,9 @@ class LimitedBotApi(FakeBotApi):
             if wait > 0:
                 self.too_many += 1
                 # Taken by the very next call, this one: nothing awaits in between.
-                self.inject(status=429, method=method, retry_after=math.ceil(wait), chat_id=chat)
+                self.inject(
+                    status=429, method=method, retry_after=math.ceil(wait), chat_id=int(chat)
+                )
         record, error = await super().execute(
             method, raw, http_method=http_method, via=via, encoding=encoding
         )
@@ -301,10 +303,10 @@ async def planned_phases(app: App) -> list[Phase]:
         ).all()  # fmt: skip
     by_due: dict[datetime, list[Expected]] = defaultdict(list)
     zones: dict[int, str] = {}
-    for rid, chat, zone, kind, offset, due in rows:
-        due = aware(due)
+    for rid, chat, zone, kind, offset, stored in rows:
+        due = stored.replace(tzinfo=UTC) if stored.tzinfo is None else stored
         by_due[due].append(Expected(rid, int(chat), kind, offset, due))
-        zones[int(chat)] = zone
+        zones[int(chat)] = zone or "Europe/Rome"
     return [Phase(phase_name(r, zones), due, r) for due, r in sorted(by_due.items())]
 
 
@@ -361,10 +363,9 @@ def figures(phase: Phase) -> Figures:
     in_window = late = 0
     worst_late, earliest = 0.0, 0.0
     for reminder in phase.reminders:
-        arrival = first.get(reminder.chat_id)
-        if arrival is None:
+        if reminder.chat_id not in first:
             continue
-        ahead = (reminder.due - arrival.at).total_seconds()
+        ahead = (reminder.due - first[reminder.chat_id].at).total_seconds()
         earliest = max(earliest, ahead)
         if ahead < 0:
             late += 1
@@ -460,7 +461,8 @@ async def run(args: argparse.Namespace, url: str) -> bool:
     stack = contextlib.AsyncExitStack()
     async with stack:
         stack.push_async_callback(app.close)
-        api = await stack.enter_async_context(LimitedBotApi(clock, args.limit))
+        api = LimitedBotApi(clock, args.limit)
+        await stack.enter_async_context(api)
         started = time.perf_counter()
         await populate(app, api, args.meetings)
         everything = await planned_phases(app)
