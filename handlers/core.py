@@ -148,15 +148,15 @@ class Core:
         """The names :meth:`run_timed` accepts."""
         return tuple(self._timed)
 
-    async def run_timed(self, name: str, item_id: int) -> bool:
-        """Run the timed job ``name`` for ``item_id`` in a transaction of its own.
+    async def run_timed(self, name: str, item_ids: Sequence[int]) -> bool:
+        """Run the timed job ``name`` for ``item_ids`` in a transaction of its own.
 
         Returns whether it queued messages (senders are woken). Safe to run from several
         processes at once: the job claims its item.
         """
         job = self._timed[name]
         async with self._gate, self.sessions() as session, session.begin():
-            queued = await job(session, self.clock(), item_id)
+            queued = await job(session, self.clock(), item_ids)
         if queued:
             self.outbox_ready.set()
         return queued

@@ -268,21 +268,37 @@ class ReminderRepository:
         )
         return [Due(reminder_id, send_at) for reminder_id, send_at in rows.all()]
 
-    async def claim(self, reminder_id: int, now: datetime) -> Reminder | None:
-        """Take the reminder for sending, if it is pending and planned for now or earlier.
+    async def claim(self, reminder_ids: Iterable[int], now: datetime) -> list[Reminder]:
+        """Take for sending those of the reminders that are pending and planned for now or
+        earlier; returns them.
 
-        One conditional UPDATE: of two processes (or a process and its restarted self) only
-        one sees its row change, and only that one sends.
+        One conditional UPDATE each: of two processes (or a process and its restarted
+        self) only one sees a row change, and only that one sends it. A batch is one
+        transaction, so a burst costs one commit per second rather than one per reminder.
         """
-        result = await self.session.execute(
-            update(Reminder)
-            .where(Reminder.id == reminder_id, Reminder.state == PENDING, Reminder.send_at <= now)
-            .values(state=SENT, settled_at=now)
-            .execution_options(synchronize_session=False)
+        claimed: list[int] = []
+        for reminder_id in reminder_ids:
+            result = await self.session.execute(
+                update(Reminder)
+                .where(
+                    Reminder.id == reminder_id,
+                    Reminder.state == PENDING,
+                    Reminder.send_at <= now,
+                )
+                .values(state=SENT, settled_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if getattr(result, "rowcount", 0) == 1:
+                claimed.append(reminder_id)
+        if not claimed:
+            return []
+        rows = await self.session.scalars(
+            select(Reminder)
+            .where(Reminder.id.in_(claimed))
+            .order_by(Reminder.send_at, Reminder.id)
+            .execution_options(populate_existing=True)
         )
-        if getattr(result, "rowcount", 0) != 1:
-            return None
-        return await self.session.get(Reminder, reminder_id, populate_existing=True)
+        return list(rows.unique().all())
 
     async def superseded(self, reminder: Reminder, now: datetime) -> bool:
         """Whether a closer reminder of the same meeting and reader is due too (Ponte was

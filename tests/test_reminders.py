@@ -105,8 +105,8 @@ async def test_a_reminder_is_claimed_once_even_when_fired_twice(app: App, clock:
     await request_and_accept(app, chats, ids, "maria", "wang")
     first = next(r for r in await reminders(app) if r.offset_minutes == 15)
     clock.now = first.due_at
-    assert not await app.core.run_timed(REMINDER_JOB, first.id + 10_000), "unknown id"
-    results = [await app.core.run_timed(REMINDER_JOB, first.id) for _ in range(3)]
+    assert not await app.core.run_timed(REMINDER_JOB, [first.id + 10_000]), "unknown id"
+    results = [await app.core.run_timed(REMINDER_JOB, [first.id]) for _ in range(3)]
     assert results == [True, False, False]
 
 
@@ -309,7 +309,7 @@ async def test_reminders_on_clock_change_nights_ring_at_the_right_instant(
             assert row is not None
             row.state = "pending"
         clock.now = slot - timedelta(minutes=15)
-        assert await app.core.run_timed(REMINDER_JOB, reminder.id)
+        assert await app.core.run_timed(REMINDER_JOB, [reminder.id])
         text = text_of([r for r in await inbox(app, "maria", clock.now) if "⏰" in r.text])
         expected_rome = rome.removeprefix("0") if locale == "en" else rome  # 9:00 AM
         assert expected_rome in text, (locale, text)
@@ -339,7 +339,7 @@ async def test_a_burst_is_spread_ahead_so_none_is_late(app: App, clock: Clock) -
         )  # fmt: skip
     now = due - timedelta(minutes=30)
     async with app.sessions() as session, session.begin():
-        assert await ReminderRepository(session).spread(now, rate=20) == 3999
+        assert await ReminderRepository(session).spread(now, rate=20) == 4000
     async with app.sessions() as session, session.begin():
         assert await ReminderRepository(session).spread(now, rate=20) == 0, "stable"
         times = sorted((await session.scalars(select(Reminder.send_at))).all())
@@ -421,7 +421,7 @@ async def test_two_processes_on_one_database_send_each_reminder_once(
         clock.now = max(r.send_at for r in pending if r.kind == "before" and r.offset_minutes == 15)
         results = await asyncio.gather(
             *(
-                core.run_timed(REMINDER_JOB, r.id)
+                core.run_timed(REMINDER_JOB, [r.id])
                 for r in pending
                 for core in (app.core, other.core)
             )
