@@ -10,6 +10,7 @@ unless it was queued ``once``: then it may already have arrived, and it is given
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,6 +23,8 @@ from sqlalchemy.orm import aliased
 
 from storage.event_models import OUTBOX_DEADLINE, OutboxMessage
 from storage.models import Participant
+
+log = logging.getLogger(__name__)
 
 # Channels with nobody behind them (seeded demo participants): nothing is queued for them.
 SILENT_CHANNELS = frozenset({"demo"})
@@ -208,6 +211,11 @@ class OutboxRepository:
                 update(OutboxMessage)
                 .where(OutboxMessage.id.in_(ids))
                 .values(sent_at=now, last_error=ABANDONED, leased_until=None)
+            )
+            log.warning(
+                "outbox messages %s were in the hands of a sender that stopped; they may "
+                "have arrived and are not sent again",
+                ids,
             )
         return ids
 
