@@ -292,7 +292,7 @@ class OutboxRepository:
             .where(OutboxMessage.topic.startswith(topic_prefix, autoescape=True))
             .group_by(state)
         )
-        return StateCounts(**{name: count for name, count in rows.tuples()})
+        return StateCounts(**{name: count for name, count in rows.all()})
 
 
 def _deliverable(channel: str, exclude_chats: Collection[str]) -> list[ColumnElement[bool]]:

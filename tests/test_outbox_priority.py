@@ -117,9 +117,7 @@ async def test_the_sweep_reports_abandoned_once_messages_without_a_lease(
     assert await counts(app, "broadcast:1:") == StateCounts(uncertain=1)
 
 
-async def test_a_message_not_once_keeps_coming_back_until_settled(
-    app: App, clock: Clock
-) -> None:
+async def test_a_message_not_once_keeps_coming_back_until_settled(app: App, clock: Clock) -> None:
     (person,) = await people(app, 1)
     await queue(app, person, "notice")
     for attempt in (1, 2, 3):
