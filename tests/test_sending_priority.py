@@ -81,27 +81,27 @@ async def test_a_broadcast_backlog_holds_up_neither_a_reminder_nor_a_reply(world
     reminded, writer = world.user(), world.user()
     await queue_all(world, audience, notice("News from the organisers"), topic="broadcast:1:",
                     priority=Priority.BROADCAST, once=True)  # fmt: skip
-    # Slow enough that forty broadcast parts stand in the limiter's line: in plain turn,
+    # Slow enough that twenty broadcast parts stand in the limiter's line: in plain turn,
     # the reminder and the reply would come after all of them (and without priorities in
     # the outbox, the reminder after the whole backlog).
-    limiter = RateLimiter(per_second=5, per_chat=1.0)
+    limiter = RateLimiter(per_second=4, per_chat=1.0)
     world.runtime.bridge.limiter = limiter  # one limiter for replies and outbox, as served
     ids = {user.id for user in audience}
-    async with own_sender(world, limiter=limiter, concurrency=40) as running:
+    async with own_sender(world, limiter=limiter, concurrency=20) as running:
 
-        async def forty_in_hand() -> bool:
-            return len(await in_hand(world)) >= 40
+        async def twenty_in_hand() -> bool:
+            return len(await in_hand(world)) >= 20
 
-        await eventually(forty_in_hand, "forty broadcast parts in hand")
+        await eventually(twenty_in_hand, "twenty broadcast parts in hand", seconds=30)
         start = len(chats_sent_to(world))
         await queue_all(world, [reminded], notice("Your meeting starts in 15 minutes"),
                         priority=Priority.REMINDER, once=True)  # fmt: skip
-        await world.until(lambda: copies(reminded, "15 minutes"), "the reminder")
+        await world.until(lambda: copies(reminded, "15 minutes"), "the reminder", seconds=30)
         assert broadcasts_between(world, ids, start, reminded.id) <= 5
 
         start = len(chats_sent_to(world))
         writer.send_command("/start")
-        await world.until(lambda: writer.messages, "the answer to /start")
+        await world.until(lambda: writer.messages, "the answer to /start", seconds=30)
         assert broadcasts_between(world, ids, start, writer.id) <= 5
         running.task.cancel()  # no need to wait for the parts in hand
     assert len(chats_sent_to(world)) < 100, "the backlog was still there all along"
