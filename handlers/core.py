@@ -54,6 +54,7 @@ from handlers.matchmaking import (
 )
 from handlers.participant import language, privacy, profile, registration
 from storage.db import is_transient_conflict, transaction_gate
+from storage.reminders import DEFAULT_RATE as DEFAULT_REMINDER_RATE
 from storage.repositories import ParticipantRepository, TaxonomyRepository
 
 log = logging.getLogger(__name__)
@@ -63,8 +64,11 @@ APOLOGY = N_("Sorry, something went wrong on our side. Your answers are safe; pl
 TRANSACTION_ATTEMPTS = 4
 
 
-def default_routers() -> list[FlowRouter]:
-    """Every flow Ponte runs, each from its module's ``setup()``: add a flow here."""
+def default_routers(*, reminder_rate: float = DEFAULT_REMINDER_RATE) -> list[FlowRouter]:
+    """Every flow Ponte runs, each from its module's ``setup()``: add a flow here.
+
+    ``reminder_rate``: reminders per second that bursts are spread to (below the channel's
+    sending rate, so that replies and notices still get through during a burst)."""
     return [
         registration.setup(),
         profile.setup(),
@@ -74,7 +78,7 @@ def default_routers() -> list[FlowRouter]:
         requests.setup(),
         meetings.setup(),
         agenda.setup(),
-        reminders.setup(),
+        reminders.setup(reminder_rate),
         events.setup(),
         erasure.setup(),
     ]

@@ -27,7 +27,7 @@ from handlers.kernel.validation import parse_id
 from handlers.matchmaking.meetings import cancel, meeting_details
 from storage.event_models import Meeting
 from storage.matchmaking import MeetingRepository
-from storage.outbox import OutboxRepository
+from storage.outbox import OutboxRepository, Priority
 from storage.reminder_models import BEFORE, Reminder
 from storage.reminder_policy import STARTING_SOON
 from storage.reminders import DEFAULT_RATE, ReminderRepository, reader_zone
@@ -80,11 +80,16 @@ async def _send(
         reply = await _digest(repo, reminder, now)
     if reply is None:
         return False
+    # Before notices and broadcasts, the most urgent first; sent at most once: a reminder
+    # that may have arrived is not sent again.
     return OutboxRepository(session).queue(
         reminder.participant,
         reply_to_payload(reply),
         now,
         topic=reminder_topic(reminder.id),
+        priority=Priority.REMINDER,
+        deadline=reminder.due_at,
+        once=True,
     )
 
 
