@@ -2,13 +2,19 @@
 
 Buttons are shown as numbered choices and chosen by number or by label; documents are
 saved to a folder. Conversation output goes to stdout, the channel's own notes to stderr.
+It behaves as a terminal program should: Ctrl-C leaves at once, Ctrl-D (the end of input)
+leaves the shell's prompt on a line of its own, and Enter on an empty line shows the
+messages waiting (📬) without sending anything.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import re
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
@@ -20,9 +26,18 @@ from handlers.kernel.incoming import ButtonPress, ContactShared, Incoming, Sende
 from handlers.kernel.markup import to_plain_text
 from handlers.kernel.replies import Button, Reply, Response
 from handlers.kernel.validation import parse_id
+from storage.db import is_transient_conflict, transaction_gate
+from storage.models import ConversationState
+from storage.repositories import ParticipantRepository
+
+log = logging.getLogger(__name__)
 
 CHANNEL = "console"
 CONTACT_CHOICE = "\x00contact"  # marks the "share my phone" choice; never sent to the core
+CHOICES_KEY = "console_choices"
+"""Conversation-state key of the numbered choices on screen (their payloads; ``None`` for
+the share-my-phone choice), so that a console opened with ``--no-start`` still knows them."""
+MEMORY_ATTEMPTS = 3
 
 
 class ConsoleChannel:
@@ -50,31 +65,51 @@ class ConsoleChannel:
         self.interactive = stdin.isatty()
         self.choices: list[Button] = []
         self.outbox = OutboundSender(core, _Inbox(self))
+        self.memory = ChoiceMemory(core, user)
+        self._lines = LineReader(stdin)
+        self._mid_line = False  # the cursor is after the prompt, not at a line's start
 
     async def run(self, *, send_start: bool = True) -> int:
-        """Chat until end of input (Ctrl-D, or the end of a piped script)."""
-        if send_start:
-            await self._send(parse_text(self.sender, "/start"))
-        else:
-            await self._deliver_inbox()
-        while True:
-            line = await self._read_line()
-            if line is None:
-                return 0
-            await self.core.run_maintenance()
-            incoming = await self._interpret(line)
-            if incoming is not None:
-                await self._send(incoming)
+        """Chat until end of input (Ctrl-D, or the end of a piped script); returns 0.
+
+        Without ``send_start`` the numbered choices of the screen the user saw last are
+        still valid. Ctrl-C cancels the task running this: the line is ended and the
+        cancellation goes on (the command then exits with 130).
+        """
+        try:
+            if send_start:
+                await self._send(parse_text(self.sender, "/start"))
+            else:
+                self.choices = await self.memory.recall()
+                await self._deliver_inbox()
+            while True:
+                line = await self._read_line()
+                if line is None:
+                    return 0
+                await self.core.run_maintenance()
+                if not line.strip():
+                    # As on Telegram, where an empty message cannot be sent: nothing goes to
+                    # the core, and Enter just shows what other people's actions queued.
+                    await self._deliver_inbox()
+                    continue
+                incoming = await self._interpret(line)
+                if incoming is not None:
+                    await self._send(incoming)
+        finally:
+            self._end_line()
 
     async def _deliver_inbox(self) -> None:
         """Show what other people's actions queued for this user (requests, confirmations),
         through the same sender as every channel's."""
-        await self.outbox.deliver_due(self.sender.chat_id)
+        if await self.outbox.deliver_due(self.sender.chat_id):
+            await self.memory.keep(self.choices)
 
     async def _read_line(self) -> str | None:
         if self.interactive:
             self._write(f"{self.sender.user_id} ▸ ", end="")
-        line = await asyncio.to_thread(self.stdin.readline)
+        line = await self._lines.readline()
+        if line.endswith("\n"):
+            self._mid_line = False  # the terminal echoed the user's Enter; Ctrl-D echoes none
         if not line:
             return None
         line = line.rstrip("\r\n")
@@ -109,6 +144,7 @@ class ConsoleChannel:
     async def _send(self, incoming: Incoming) -> None:
         response = await self.core.handle(incoming)
         self._render(response)
+        await self.memory.keep(self.choices)
         await self._deliver_inbox()
 
     def _render(self, response: Response, *, inbox: bool = False) -> None:
@@ -150,6 +186,115 @@ class ConsoleChannel:
     def _write(self, text: str, end: str = "\n") -> None:
         self.stdout.write(text + end)
         self.stdout.flush()
+        self._mid_line = not end.endswith("\n")
+
+    def _end_line(self) -> None:
+        """Leave the cursor at the start of a line, so the shell's prompt gets one of its own
+        (Ctrl-D and Ctrl-C at the prompt end no line themselves)."""
+        if self._mid_line:
+            with contextlib.suppress(OSError, ValueError):  # stdout may be gone by now
+                self._write("")
+
+
+class LineReader:
+    """Lines of a text stream, each read on a daemon thread.
+
+    ``asyncio.to_thread`` would read on the loop's executor, which the interpreter waits
+    for at exit: Ctrl-C would then hang until the user pressed Enter. A daemon thread left
+    blocked in ``readline`` is simply dropped when the program ends.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    async def readline(self) -> str:
+        """The next line with its line ending; ``""`` at the end of input."""
+        loop = asyncio.get_running_loop()
+        line: asyncio.Future[str] = loop.create_future()
+
+        def settle(text: str | None, error: BaseException | None) -> None:
+            if line.done():  # cancelled: nobody waits for it any more
+                return
+            if error is not None:
+                line.set_exception(error)
+            else:
+                line.set_result(text or "")
+
+        def read() -> None:
+            text, error = None, None
+            try:
+                text = self.stream.readline()
+            except Exception as exc:  # a closed or undecodable stream
+                error = exc
+            with contextlib.suppress(RuntimeError):  # the loop closed while this thread read
+                loop.call_soon_threadsafe(settle, text, error)
+
+        threading.Thread(target=read, name="console-input", daemon=True).start()
+        return await line
+
+
+class ChoiceMemory:
+    """The numbered choices on screen, kept in the user's conversation state.
+
+    A console opened again with ``--no-start`` shows no new screen, so "2" must still mean
+    the second choice of the last one, as an old message's buttons still work on Telegram.
+    Only payloads are kept, not labels: a label may name another participant, and what is
+    kept in one person's state must not outlive another's erasure. Every payload is
+    checked again by the core when pressed, so an outdated one is answered as stale.
+    """
+
+    def __init__(self, core: Core, user: str) -> None:
+        self.core, self.user = core, user
+        self._kept: list[str | None] | None = None
+
+    async def recall(self) -> list[Button]:
+        """The choices kept for the user (none for a user never seen or never shown any)."""
+        async with self.core.sessions() as session:
+            participant = await ParticipantRepository(session).find(CHANNEL, self.user)
+            state = None
+            if participant is not None:
+                state = await session.get(ConversationState, participant.id)
+            kept = state.data.get(CHOICES_KEY) if state is not None else None
+        if not isinstance(kept, list):
+            return []
+        try:
+            choices = [Button("", CONTACT_CHOICE if p is None else str(p)) for p in kept]
+        except ValueError:  # not what keep() wrote: better no numbers than wrong ones
+            return []
+        self._kept = list(kept)
+        return choices
+
+    async def keep(self, choices: Sequence[Button]) -> None:
+        """Store ``choices`` as the user's screen (a no-op when they are already stored)."""
+        wanted = [None if b.payload == CONTACT_CHOICE else b.payload for b in choices]
+        if wanted == self._kept:
+            return
+        for attempt in range(1, MEMORY_ATTEMPTS + 1):
+            try:
+                await self._store(wanted)
+            except Exception as exc:
+                if attempt < MEMORY_ATTEMPTS and is_transient_conflict(exc):
+                    continue
+                # Losing it costs a future --no-start its numbers, not the conversation.
+                log.warning("could not keep the console's choices for %s: %r", self.user, exc)
+                return
+            self._kept = wanted
+            return
+
+    async def _store(self, wanted: list[str | None]) -> None:
+        gate = transaction_gate(self.core.sessions)
+        async with gate, self.core.sessions() as session, session.begin():
+            people = ParticipantRepository(session)
+            # Row-locked as the core locks it, so no turn of this user's runs meanwhile.
+            participant = await people.find(CHANNEL, self.user, lock=True)
+            if participant is None:  # erased, or never created
+                return
+            state = await people.state_of(participant, self.core.clock())
+            data = {key: value for key, value in state.data.items() if key != CHOICES_KEY}
+            if wanted:
+                data[CHOICES_KEY] = wanted
+            if data != state.data:
+                state.data = data
 
 
 class _Inbox:
