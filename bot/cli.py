@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
     except ConfigError as exc:
         print(f"ponte: {exc}", file=sys.stderr)
-        return 2
+        return 1  # like every start-up error; 2 is for a mistaken command line or input file
     command = args.command or "run"
     quiet = command in ("console", "events") or (
         command == "run" and not settings.telegram_bot_token

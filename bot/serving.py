@@ -73,13 +73,15 @@ async def start(app: App) -> Serving:
     Raises :class:`StartFailed` (with everything it opened closed again) when the Bot API
     cannot be reached, refuses the token, or the webhook cannot be set up.
     """
-    runtime = build_runtime(app)
+    runtime: Runtime | None = None
     try:
+        runtime = build_runtime(app)  # a framework may refuse the token's form here
         await runtime.start()
     except Exception as exc:
         log.debug("start-up failed", exc_info=True)
-        with contextlib.suppress(Exception):
-            await runtime.close()
+        if runtime is not None:
+            with contextlib.suppress(Exception):
+                await runtime.close()
         raise StartFailed(start_failure(app.settings, exc)) from exc
     mode = "webhook" if app.settings.webhook_url else "long polling"
     log.info("Ponte is serving Telegram with %s by %s", app.settings.bot_framework, mode)
