@@ -25,7 +25,8 @@ import pytest
 from sqlalchemy import select as sql_select
 
 from bot.app import App
-from bot.channels.console import CHOICES_KEY, ConsoleChannel
+from bot.channels.console import ConsoleChannel
+from bot.channels.console_support import CHOICES_KEY
 from storage.event_models import Meeting
 from storage.models import ConversationState, Participant
 from tests.chat import Chat
