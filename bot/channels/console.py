@@ -22,6 +22,7 @@ from bot.channels.console_support import (
     ChoiceMemory,
     LineReader,
 )
+from bot.scheduler import send_due
 from bot.sending.delivery import UNLIMITED, ChannelLimits, Step
 from bot.sending.sender import OutboundSender
 from handlers.core import Core
@@ -68,6 +69,7 @@ class ConsoleChannel:
         cancellation goes on (the command then exits with 130).
         """
         try:
+            await self._due_now()
             if send_start:
                 await self._send(parse_text(self.sender, "/start"))
             else:
@@ -77,7 +79,7 @@ class ConsoleChannel:
                 line = await self._read_line()
                 if line is None:
                     return 0
-                await self.core.run_maintenance()
+                await self._due_now()
                 if not line.strip():
                     # As on Telegram, where an empty message cannot be sent: nothing goes to
                     # the core, and Enter just shows what other people's actions queued.
@@ -88,6 +90,12 @@ class ConsoleChannel:
                     await self._send(incoming)
         finally:
             self._end_line()
+
+    async def _due_now(self) -> None:
+        """What fell due by now: lapsed requests, reminders (the console has no scheduler
+        running between two lines; the database says what is due)."""
+        await self.core.run_maintenance()
+        await send_due(self.core)
 
     async def _deliver_inbox(self) -> None:
         """Show what other people's actions queued for this user (requests, confirmations),
