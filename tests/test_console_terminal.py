@@ -179,6 +179,24 @@ async def test_no_start_remembers_the_numbered_choices_of_the_last_screen(
     assert "Step 2 of 16" in fourth.getvalue() and "Step 1 of 16" not in fourth.getvalue()
 
 
+async def test_the_same_screen_again_is_kept_again(app: App, tmp_path: Path) -> None:
+    """A turn may replace the state's data even when the screen it shows is the same."""
+    keyboard = Keyboard()
+    channel = console(app, "anna", keyboard, io.StringIO(), tmp_path)
+    running = asyncio.create_task(channel.run())
+    await keyboard.until_waiting()
+    kept = (await state_data(app, "anna"))[CHOICES_KEY]
+    async with app.sessions() as session, session.begin():
+        state = await session.scalar(sql_select(ConversationState))
+        assert state is not None
+        state.data = {}  # as a flow's step starting afresh does
+    keyboard.type("no such language")  # the same question again, with the same choices
+    await keyboard.until_waiting()
+    keyboard.end()
+    assert await running == 0
+    assert (await state_data(app, "anna"))[CHOICES_KEY] == kept
+
+
 async def test_a_user_never_seen_has_no_choices_and_is_not_created(
     app: App, tmp_path: Path
 ) -> None:

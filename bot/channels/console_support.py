@@ -75,7 +75,6 @@ class ChoiceMemory:
 
     def __init__(self, core: Core, user: str) -> None:
         self.core, self.user = core, user
-        self._kept: list[str | None] | None = None
 
     async def recall(self) -> list[Button]:
         """The choices kept for the user (none for a user never seen or never shown any)."""
@@ -91,14 +90,15 @@ class ChoiceMemory:
             choices = [Button("", CONTACT_CHOICE if p is None else str(p)) for p in kept]
         except ValueError:  # not what keep() wrote: better no numbers than wrong ones
             return []
-        self._kept = list(kept)
         return choices
 
     async def keep(self, choices: Sequence[Button]) -> None:
-        """Store ``choices`` as the user's screen (a no-op when they are already stored)."""
+        """Store ``choices`` as the user's screen.
+
+        Always read back first, never skipped for a screen like the last one: the core's
+        turn in between may have replaced the state's data (a flow's step starts afresh).
+        """
         wanted = [None if b.payload == CONTACT_CHOICE else b.payload for b in choices]
-        if wanted == self._kept:
-            return
         for attempt in range(1, MEMORY_ATTEMPTS + 1):
             try:
                 await self._store(wanted)
@@ -108,7 +108,6 @@ class ChoiceMemory:
                 # Losing it costs a future --no-start its numbers, not the conversation.
                 log.warning("could not keep the console's choices for %s: %r", self.user, exc)
                 return
-            self._kept = wanted
             return
 
     async def _store(self, wanted: list[str | None]) -> None:
