@@ -15,6 +15,15 @@ from storage.db import DEFAULT_DATABASE_URL
 from storage.taxonomy import DEFAULT_TAXONOMY_FILE
 
 TELEGRAM_API_HOST = "api.telegram.org"
+# A bot token as @BotFather gives it: the bot's id, ':', then its secret (35 characters from
+# Telegram; any length is accepted, for local and test Bot API servers).
+BOT_TOKEN = re.compile(r"[0-9]+:[A-Za-z0-9_-]+")
+QUOTES = "\"'`‘’“”"
+TOKEN_HELP = (
+    "a bot token looks like 123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11 (the bot's number, "
+    "':', then letters, digits, '_' and '-'); copy it from @BotFather in Telegram "
+    "(/mybots, your bot, API Token)"
+)
 # setWebhook's rules for secret_token and for the URL Telegram itself will post to.
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 TELEGRAM_WEBHOOK_PORTS = (443, 80, 88, 8443)
@@ -63,6 +72,14 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _looks_like_a_token(cls, value: str | None) -> str | None:
+        problem = token_problem(value) if value is not None else None
+        if problem:
+            raise PydanticCustomError("bot_token", f"{problem}: {TOKEN_HELP}")
+        return value
 
     @field_validator("webhook_listen")
     @classmethod
@@ -115,6 +132,25 @@ class Settings(BaseSettings):
             if problems:
                 raise PydanticCustomError("webhook", "; ".join(problems))
         return self
+
+
+def token_problem(token: str) -> str | None:
+    """What is wrong with the form of a bot token (never quoting it: it is a secret), or
+    ``None`` for one that Telegram may accept. Spaces around it are stripped before."""
+    bot_id, colon, secret = token.partition(":")
+    if token and (token[0] in QUOTES or token[-1] in QUOTES):
+        return "it is in quotes: remove them"
+    if any(ch.isspace() for ch in token):
+        return "it has a space or a line break inside"
+    if not colon:
+        return "it has no ':'"
+    if not (bot_id.isascii() and bot_id.isdigit()):
+        return "it must start with the bot's number before the ':'"
+    if not secret:
+        return "it has nothing after the ':'"
+    if not BOT_TOKEN.fullmatch(token):
+        return "after the ':' it may hold only letters A-Z and a-z, digits, '_' and '-'"
+    return None
 
 
 def webhook_problems(url: str, secret: str | None, api_base: str) -> list[str]:
