@@ -42,7 +42,16 @@ from handlers.kernel.markup import fmt
 from handlers.kernel.menu import help_text
 from handlers.kernel.ordering import KeyedLock
 from handlers.kernel.replies import Reply, Response, split_payload
-from handlers.matchmaking import agenda, erasure, events, meetings, partners, requests
+from handlers.matchmaking import (
+    agenda,
+    erasure,
+    events,
+    leaving,
+    meetings,
+    partners,
+    requests,
+    waiting,
+)
 from handlers.participant import language, privacy, profile, registration
 from storage.db import is_transient_conflict, transaction_gate
 from storage.repositories import ParticipantRepository, TaxonomyRepository
@@ -63,9 +72,11 @@ def default_routers() -> list[FlowRouter]:
         privacy.setup(),
         partners.setup(),
         requests.setup(),
+        waiting.setup(),
         meetings.setup(),
         agenda.setup(),
         events.setup(),
+        leaving.setup(),
         erasure.setup(),
     ]
 
