@@ -223,6 +223,7 @@ async def test_cancel_and_another_time_update_both_calendars(app: App, clock: Cl
     ids, chats = await setup(app, clock)
     await request_and_accept(app, chats, ids, "maria", "wang")
     await inbox(app, "maria", clock.now)
+    await inbox(app, "wang", clock.now)
     async with app.sessions() as session:
         meeting = await session.scalar(select(Meeting))
     assert meeting is not None

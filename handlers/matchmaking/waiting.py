@@ -16,13 +16,13 @@ from handlers.kernel.replies import Button, Reply
 from handlers.kernel.timefmt import when
 from handlers.kernel.validation import parse_id
 from handlers.matchmaking.lapsing import lapse, request_topic
+from handlers.matchmaking.partners import WAITING
 from handlers.matchmaking.requests import accept, decline, received_request
 from storage.event_models import MeetingRequest
 from storage.matchmaking import RequestRepository
 
-WAITING = "rqs"
-"""``rqs|all`` shows the list; ``rqs|<id>|a``/``|d`` answer a received request, ``|w``
-withdraws a sent one."""
+# Buttons: ``rqs|all`` shows the list; ``rqs|<id>|a``/``|d`` answer a received request,
+# ``|w`` withdraws a sent one.
 MAX_SHOWN = 8
 """Requests listed per side: with notes, more would not fit in one message (4,096 characters)."""
 NOTE_PREVIEW = 120
