@@ -57,8 +57,8 @@ async def ask_to_leave(turn: Turn, event: Event) -> None:
         lines.append(
             fmt(
                 t.ngettext(
-                    "Your meeting there will be cancelled.",
-                    "Your {count} meetings there will be cancelled.",
+                    "{count} meeting there will be cancelled.",
+                    "{count} meetings there will be cancelled.",
                     meetings,
                 ),
                 count=meetings,
@@ -68,8 +68,8 @@ async def ask_to_leave(turn: Turn, event: Event) -> None:
         lines.append(
             fmt(
                 t.ngettext(
-                    "Your request waiting for an answer there will be withdrawn.",
-                    "Your {count} requests waiting for an answer there will be withdrawn.",
+                    "{count} request waiting for an answer there will be withdrawn.",
+                    "{count} requests waiting for an answer there will be withdrawn.",
                     requests,
                 ),
                 count=requests,

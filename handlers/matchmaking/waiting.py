@@ -127,8 +127,8 @@ def _more(turn: Turn, count: int) -> list[str]:
     if hidden <= 0:
         return []
     text = turn.t.ngettext(
-        "…and {count} more, shown once these are answered.",
-        "…and {count} more, shown once these are answered.",
+        "…and {count} more request, listed once these are answered.",
+        "…and {count} more requests, listed once these are answered.",
         hidden,
     )
     return [fmt(text, count=hidden)]
