@@ -388,8 +388,11 @@ class MeetingRepository(_Repository):
         )
         query = select(Slot).where(Slot.event_id == event_id, Slot.starts_at > earliest, ~busy)
         if seat_free:
-            used = select(Meeting.place_id).where(
-                Meeting.slot_id == Slot.id, Meeting.place_id.is_not(None)
+            # Correlated to the slot two levels up (auto-correlation only looks one up).
+            used = (
+                select(Meeting.place_id)
+                .where(Meeting.slot_id == Slot.id, Meeting.place_id.is_not(None))
+                .correlate(Slot)
             )
             query = query.where(
                 select(Place.id).where(Place.event_id == event_id, Place.id.not_in(used)).exists()
