@@ -303,7 +303,11 @@ async def offer_times(
         name=partner.name or "",
         zone=zone_label(mine, t),
     )
-    turn.say(lead + bold(text), (*rows, (keep,)) if meeting.slot_id is not None else rows)
+    if meeting.slot_id is None:
+        turn.say(lead + bold(text), rows)
+        return
+    now = escape(t.gettext("Currently:")) + "\n" + when_text(meeting, me, t)
+    turn.say(lead + bold(text) + "\n\n" + now, (*rows, (keep,)))
 
 
 async def move_to(turn: Turn, meeting: Meeting, repo: MeetingRepository, slot_id: int) -> None:
