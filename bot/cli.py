@@ -8,10 +8,12 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.app import build_app
 from bot.channels.telegram.runtime import StartFailed
+from bot.clock import system_clock, travelling_clock
 from bot.config import ConfigError, Settings, load_settings
 from bot.events.commands import add_events_parser, offer_demo, run_events
 from storage import migrate
@@ -54,6 +56,14 @@ def add_console_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--no-start", action="store_true", help="do not send /start when the console opens"
+    )
+    parser.add_argument(
+        "--at",
+        type=_instant,
+        default=None,
+        metavar="'YYYY-MM-DD HH:MM[+HH:MM]'",
+        help="demo: run Ponte's clock from this moment (UTC unless an offset is given), "
+        "to live through reminders without waiting for them",
     )
     parser.add_argument(
         "--save-dir",
@@ -108,10 +118,22 @@ async def _db(settings: Settings, action: str) -> int:
     return 0
 
 
+def _instant(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.strip().replace(" ", "T", 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a moment; write it like '2026-12-15 08:40' or '2026-12-15 08:40+01:00'"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 async def _console(settings: Settings, args: argparse.Namespace) -> int:
     from bot.channels.console import ConsoleChannel
 
-    app = await build_app(settings)
+    app = await build_app(
+        settings, clock=travelling_clock(args.at) if args.at is not None else system_clock
+    )
     try:
         await offer_demo(app, args.lang)
         channel = ConsoleChannel(

@@ -17,3 +17,16 @@ Clock = Callable[[], datetime]
 def system_clock() -> datetime:
     """The real time, in UTC: the clock Ponte runs on outside tests."""
     return datetime.now(UTC)
+
+
+def travelling_clock(start: datetime) -> Clock:
+    """A clock that reads ``start`` now and then moves on with real time: a demo can live
+    through a day of reminders by starting Ponte again at a later ``start``."""
+    if start.tzinfo is None:
+        raise ValueError("give the start with a time zone (or as UTC)")
+    began = system_clock()
+
+    def now() -> datetime:
+        return start + (system_clock() - began)
+
+    return now

@@ -1,29 +1,179 @@
-"""Time-driven work with APScheduler, for every channel.
+"""Time-driven work with APScheduler, for every channel: the maintenance sweep and reminders.
 
-The database says what is due: jobs carry no data, have stable ids (so a restart cannot
-duplicate them) and decide what to do by the application's clock, never the scheduler's.
+The database says what is due: jobs carry only an id, have stable ids (so reloading or a
+restart cannot duplicate them) and decide what to do by the application's clock, never the
+scheduler's. The scheduler holds only the reminders planned within the next
+:data:`storage.reminders.HORIZON`; each sweep (every minute, and at once when a turn moved a
+meeting) reloads that window from the database, so a restart rebuilds it and 50,000 reminders
+planned weeks ahead cost nothing in memory.
+
+APScheduler counts in wall-clock time and Ponte's clock may be another (a test's, a demo's
+fast-forwarded one): a job is given the *delay* until its reminder is due by Ponte's clock.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
 
 from bot.app import App
+from bot.clock import system_clock
+from handlers.core import Core
+from handlers.matchmaking.reminders import REMINDER_JOB
+from storage.db import transaction_gate
+from storage.reminders import HORIZON, ReminderRepository
+
+log = logging.getLogger(__name__)
 
 MAINTENANCE_SECONDS = 60
 MAINTENANCE_JOB = "ponte-maintenance"
+REMINDER_PREFIX = "ponte-reminder-"
+RELOAD_DEBOUNCE = 0.2  # seconds: one reload for a burst of changed meetings
 
 
-def start_scheduler(app: App) -> AsyncIOScheduler:
-    """Start the scheduler with Ponte's jobs, rebuilt at every start.
+def reminder_job_id(reminder_id: int) -> str:
+    """The stable APScheduler job id of a reminder."""
+    return f"{REMINDER_PREFIX}{reminder_id}"
 
-    The maintenance sweep (requests that lapse) runs every minute and once at start (a job
-    without a trigger runs at once), so nothing that fell due while Ponte was down waits a
-    whole interval.
+
+@dataclass
+class Scheduling:
+    """Ponte's scheduler and the reminder jobs it runs."""
+
+    app: App
+    scheduler: AsyncIOScheduler
+    horizon: timedelta = HORIZON
+    _running: set[asyncio.Task[None]] = field(default_factory=set)
+    _watcher: asyncio.Task[None] | None = None
+
+    async def sweep(self) -> None:
+        """The maintenance sweep (requests lapse, reminders are planned and spread), then
+        the reminders due within the horizon are (re)loaded."""
+        try:
+            await self.app.core.run_maintenance()
+        except Exception:
+            log.exception("maintenance sweep failed; it runs again in a minute")
+        await self.reload()
+
+    async def reload(self) -> int:
+        """Make the scheduler's reminder jobs those the database plans within the horizon;
+        returns how many jobs were added, moved or removed."""
+        now = self.app.clock()
+        try:
+            async with (
+                transaction_gate(self.app.sessions),
+                self.app.sessions() as session,
+                session.begin(),
+            ):
+                due = await ReminderRepository(session).due_within(now, self.horizon)
+        except Exception:
+            log.exception("could not read the reminders; trying again at the next sweep")
+            return 0
+        wanted = {reminder_job_id(d.id): d for d in due}
+        changes = 0
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith(REMINDER_PREFIX) and job.id not in wanted:
+                with contextlib.suppress(Exception):  # it may have just run
+                    job.remove()
+                changes += 1
+        wall = system_clock()
+        for job_id, reminder in wanted.items():
+            run_at = wall + max(reminder.send_at - now, timedelta(0))
+            current: Job | None = self.scheduler.get_job(job_id)
+            if current is not None and _same_time(current.next_run_time, run_at):
+                continue
+            self.scheduler.add_job(
+                self._fire,
+                DateTrigger(run_date=run_at),
+                args=[reminder.id],
+                id=job_id,
+                replace_existing=True,
+                misfire_grace_time=None,  # late (a busy loop) is better than never
+                coalesce=True,
+            )
+            changes += 1
+        return changes
+
+    async def _fire(self, reminder_id: int) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        try:
+            await self.app.core.run_timed(REMINDER_JOB, reminder_id)
+        except Exception:
+            # Still pending in the database: the next sweep schedules it again.
+            log.exception("reminder %s could not be sent; it is tried again", reminder_id)
+        finally:
+            if task is not None:
+                self._running.discard(task)
+
+    async def watch(self) -> None:
+        """Reload whenever a turn changed what is due (a meeting moved or was cancelled)."""
+        changed = self.app.core.schedule_changed
+        while True:
+            await changed.wait()
+            await asyncio.sleep(RELOAD_DEBOUNCE)
+            changed.clear()
+            await self.app.core.run_maintenance()
+            await self.reload()
+
+    async def settle(self) -> None:
+        """Wait until every reminder job due by now has run (tests and benchmarks bound
+        the wait with ``asyncio.timeout``)."""
+        while True:
+            wall = system_clock()
+            waiting = [
+                job
+                for job in self.scheduler.get_jobs()
+                if job.id.startswith(REMINDER_PREFIX)
+                and job.next_run_time is not None
+                and job.next_run_time <= wall
+            ]
+            if not waiting and not self._running:
+                return
+            await asyncio.sleep(0.01)
+
+    def shutdown(self) -> None:
+        """Stop running jobs (those planned stay in the database for the next start)."""
+        if self._watcher is not None:
+            self._watcher.cancel()
+        with contextlib.suppress(Exception):
+            self.scheduler.shutdown(wait=False)
+
+
+async def send_due(core: Core) -> int:
+    """Send, one after another, every reminder due by the core's clock; returns how many
+    were queued. For channels without a running scheduler (the console, between two lines)."""
+    async with transaction_gate(core.sessions), core.sessions() as session, session.begin():
+        due = await ReminderRepository(session).due_within(core.clock(), timedelta(0))
+    queued = 0
+    for reminder in due:
+        queued += await core.run_timed(REMINDER_JOB, reminder.id)
+    return queued
+
+
+def _same_time(scheduled: datetime | None, wanted: datetime) -> bool:
+    return scheduled is not None and abs(scheduled - wanted) < timedelta(seconds=0.5)
+
+
+def start_scheduler(app: App) -> Scheduling:
+    """Start the scheduler with Ponte's jobs, rebuilt from the database at every start.
+
+    The sweep runs every minute and once at start (a job without a trigger runs at once),
+    so nothing that fell due while Ponte was down waits a whole interval: reminders whose
+    meeting has not started yet are sent then, the others dropped and logged.
     """
     scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduling = Scheduling(app, scheduler)
     scheduler.add_job(
-        app.core.run_maintenance,
+        scheduling.sweep,
         "interval",
         seconds=MAINTENANCE_SECONDS,
         id=MAINTENANCE_JOB,
@@ -31,8 +181,7 @@ def start_scheduler(app: App) -> AsyncIOScheduler:
         coalesce=True,
         max_instances=1,
     )
-    scheduler.add_job(
-        app.core.run_maintenance, id=f"{MAINTENANCE_JOB}-at-start", replace_existing=True
-    )
+    scheduler.add_job(scheduling.sweep, id=f"{MAINTENANCE_JOB}-at-start", replace_existing=True)
     scheduler.start()
-    return scheduler
+    scheduling._watcher = asyncio.create_task(scheduling.watch(), name="ponte-schedule-watch")
+    return scheduling

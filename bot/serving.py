@@ -13,13 +13,11 @@ import logging
 import signal
 from dataclasses import dataclass
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
 from bot.app import App
 from bot.channels.telegram.delivery import TelegramChannel
 from bot.channels.telegram.run import build_runtime, start_failure
 from bot.channels.telegram.runtime import Runtime, StartFailed
-from bot.scheduler import start_scheduler
+from bot.scheduler import Scheduling, start_scheduler
 from bot.sending.sender import STOP_GRACE, OutboundSender
 
 log = logging.getLogger(__name__)
@@ -41,7 +39,7 @@ class Serving:
     """Ponte running on Telegram: the runtime, the outbox sender and the scheduler."""
 
     runtime: Runtime
-    scheduler: AsyncIOScheduler
+    scheduling: Scheduling
     sender: asyncio.Task[None]
     stop_sending: asyncio.Event
     stopped: bool = False
@@ -57,7 +55,7 @@ class Serving:
         if self.stopped:
             return
         self.stopped = True
-        self.scheduler.shutdown(wait=False)
+        self.scheduling.shutdown()
         self.stop_sending.set()
         # The sender bounds its own grace; the margin covers putting messages back.
         await asyncio.wait([self.sender], timeout=STOP_GRACE + 5)

@@ -26,6 +26,7 @@ from handlers.kernel.flow_router import (
     FlowRoute,
     FlowRouter,
     Outcome,
+    TimedJob,
 )
 from handlers.kernel.i18n import N_, negotiate_locale, translator
 from handlers.kernel.incoming import (
@@ -49,6 +50,7 @@ from handlers.matchmaking import (
     leaving,
     meetings,
     partners,
+    reminders,
     requests,
     waiting,
 )
@@ -57,7 +59,7 @@ from storage.db import is_transient_conflict, transaction_gate
 from storage.repositories import ParticipantRepository, TaxonomyRepository
 
 log = logging.getLogger(__name__)
-_Route = TypeVar("_Route", CommandRoute, ButtonRoute, FlowRoute)
+_Route = TypeVar("_Route")
 
 APOLOGY = N_("Sorry, something went wrong on our side. Your answers are safe; please try again.")
 TRANSACTION_ATTEMPTS = 4
@@ -75,6 +77,7 @@ def default_routers() -> list[FlowRouter]:
         waiting.setup(),
         meetings.setup(),
         agenda.setup(),
+        reminders.setup(),
         events.setup(),
         leaving.setup(),
         erasure.setup(),
@@ -102,12 +105,16 @@ class Core:
         self._gate = transaction_gate(sessions)
         self.outbox_ready = asyncio.Event()
         """Set when messages for other people were queued; channel senders wait on it."""
+        self.schedule_changed = asyncio.Event()
+        """Set when a turn changed what is due later; the scheduler reloads on it."""
         self.routers = (self._own_router(), *(default_routers() if routers is None else routers))
         """The core's own router (``/help``, ``/cancel``) first, then the flows', in order."""
         self._commands: dict[str, CommandRoute] = {}
         self._buttons: dict[str, ButtonRoute] = {}
         self._flows: dict[str, FlowRoute] = {}
+        self._timed: dict[str, TimedJob] = {}
         for router in self.routers:
+            _claim(self._timed, router, router.timed_jobs)
             _claim(self._commands, router, {c.name: c for c in router.commands})
             _claim(self._buttons, router, {b.prefix: b for b in router.buttons})
             _claim(self._flows, router, {f.name: f for f in router.flows})
@@ -139,6 +146,24 @@ class Core:
         if done:
             self.outbox_ready.set()
         return done
+
+    @property
+    def timed_jobs(self) -> tuple[str, ...]:
+        """The names :meth:`run_timed` accepts."""
+        return tuple(self._timed)
+
+    async def run_timed(self, name: str, item_id: int) -> bool:
+        """Run the timed job ``name`` for ``item_id`` in a transaction of its own.
+
+        Returns whether it queued messages (senders are woken). Safe to run from several
+        processes at once: the job claims its item.
+        """
+        job = self._timed[name]
+        async with self._gate, self.sessions() as session, session.begin():
+            queued = await job(session, self.clock(), item_id)
+        if queued:
+            self.outbox_ready.set()
+        return queued
 
     async def load_taxonomy(self) -> None:
         """Cache the active interest areas (call again after the taxonomy changes)."""
@@ -184,6 +209,8 @@ class Core:
                 _stamp_changes(turn)
         if turn.outbox_written:
             self.outbox_ready.set()  # committed: senders may deliver it now
+        if turn.schedule_changed:
+            self.schedule_changed.set()
         for router in self.routers:
             for hook in router.after_commit_hooks:
                 hook(turn)

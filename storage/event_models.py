@@ -59,6 +59,8 @@ class Event(Base):
     meeting_minutes: Mapped[int] = mapped_column(Integer)
     max_pending_requests: Mapped[int] = mapped_column(Integer, default=10)
     request_ttl_hours: Mapped[int] = mapped_column(Integer, default=48)
+    # storage.reminder_policy.ReminderPolicy as JSON; NULL means the defaults.
+    reminder_policy: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
 
     slots: Mapped[list[Slot]] = relationship(

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, available_timezones
 
 from storage.event_models import EVENT_MODES
+from storage.reminder_policy import ReminderPolicy
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 NAME_LOCALES = ("it", "en", "zh_Hans")
@@ -157,6 +158,7 @@ class EventSpec:
     break_minutes: int = 0
     max_pending_requests: int = 10
     request_ttl_hours: int = 48
+    reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
 
     def __post_init__(self) -> None:
         self._check_identity()

@@ -22,6 +22,8 @@ from storage.event_spec import (
     SessionSpec,
     utc_to_local,
 )
+from storage.reminder_policy import ReminderPolicy
+from storage.reminders import ReminderRepository
 
 
 class UnknownEventError(LookupError):
@@ -108,6 +110,8 @@ async def import_event(session: AsyncSession, spec: EventSpec, now: datetime) ->
     event.meeting_minutes = spec.meeting_minutes
     event.max_pending_requests = spec.max_pending_requests
     event.request_ttl_hours = spec.request_ttl_hours
+    policy_changed = not created and event.reminder_policy != spec.reminders.to_json()
+    event.reminder_policy = spec.reminders.to_json()
 
     existing_slots = {slot.starts_at: slot for slot in event.slots}
     for slot in stale_slots:
@@ -127,6 +131,8 @@ async def import_event(session: AsyncSession, spec: EventSpec, now: datetime) ->
             event.places.append(row)
         row.kind, row.url, row.position = spec_place.kind, spec_place.url, position
     await session.flush()
+    if policy_changed:
+        await _replan_reminders(session, event.id, now)
     kept_slots = len(wanted_slots.keys() & existing_slots.keys())
     kept_places = len(wanted_places.keys() & existing_places.keys())
     return ImportResult(
@@ -140,6 +146,19 @@ async def import_event(session: AsyncSession, spec: EventSpec, now: datetime) ->
         places_kept=kept_places,
         places_removed=len(stale_places),
     )
+
+
+async def _replan_reminders(session: AsyncSession, event_id: int, now: datetime) -> None:
+    """The event's reminder policy changed: plan its upcoming meetings' reminders again."""
+    reminders = ReminderRepository(session)
+    meetings = await session.scalars(
+        select(Meeting)
+        .join(Slot, Slot.id == Meeting.slot_id)
+        .where(Meeting.event_id == event_id, Meeting.status == "scheduled", Slot.starts_at > now)
+    )
+    for meeting in meetings.unique().all():
+        await session.refresh(meeting)
+        await reminders.plan_meeting(meeting, now)
 
 
 async def _refuse_if_used(
@@ -206,6 +225,7 @@ async def export_event(session: AsyncSession, code: str) -> EventSpec:
         break_minutes=break_minutes,
         max_pending_requests=event.max_pending_requests,
         request_ttl_hours=event.request_ttl_hours,
+        reminders=ReminderPolicy.from_json(event.reminder_policy),
     )
 
 

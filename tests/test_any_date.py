@@ -32,6 +32,7 @@ CLOCK_SENSITIVE = [
     "tests/test_console_matchmaking.py",
     "tests/test_telegram_matchmaking.py",
     "tests/test_outbox_delivery.py",
+    "tests/test_reminders.py",
 ]
 
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from bot.scheduler import send_due
 from bot.sending.delivery import UNLIMITED, ChannelLimits, Step
 from bot.sending.sender import OutboundSender
 from handlers.core import Core
@@ -53,6 +54,7 @@ class ConsoleChannel:
 
     async def run(self, *, send_start: bool = True) -> int:
         """Chat until end of input (Ctrl-D, or the end of a piped script)."""
+        await self._due_now()
         if send_start:
             await self._send(parse_text(self.sender, "/start"))
         else:
@@ -61,10 +63,16 @@ class ConsoleChannel:
             line = await self._read_line()
             if line is None:
                 return 0
-            await self.core.run_maintenance()
+            await self._due_now()
             incoming = await self._interpret(line)
             if incoming is not None:
                 await self._send(incoming)
+
+    async def _due_now(self) -> None:
+        """What fell due by now: lapsed requests, reminders (the console has no scheduler
+        running between two lines; the database says what is due)."""
+        await self.core.run_maintenance()
+        await send_due(self.core)
 
     async def _deliver_inbox(self) -> None:
         """Show what other people's actions queued for this user (requests, confirmations),

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.app import App, prepare_database
 from bot.clock import system_clock
 from bot.config import Settings
+from bot.events.attendance import print_attendance
 from bot.events.demo import DEMO_CODE, redate_demo, seed_demo
 from bot.events.files import (
     EventFileError,
@@ -59,6 +60,10 @@ def add_events_parser(commands: Subcommands) -> None:
     qr.add_argument("code", help="the event's code")
     qr.add_argument("--output", "-o", type=Path, help="PNG file to write (default: CODE.png)")
     qr.add_argument("--username", help="the bot's @username (default: BOT_USERNAME)")
+    attendance = actions.add_parser(
+        "attendance", help="who confirmed each meeting, and the event's reminders"
+    )
+    attendance.add_argument("code", help="the event's code")
 
 
 async def run_events(settings: Settings, args: argparse.Namespace) -> int:
@@ -74,6 +79,8 @@ async def run_events(settings: Settings, args: argparse.Namespace) -> int:
             return await _list(sessions)
         if action == "export":
             return await _export(sessions, args.code, args.output)
+        if action == "attendance":
+            return await print_attendance(sessions, args.code)
         return await _qr(sessions, settings, args.code, args.output, args.username)
     except (EventFileError, UnknownEventError, CommandError) as exc:
         print(f"ponte: {exc.args[0] if exc.args else exc}", file=sys.stderr)

@@ -34,6 +34,14 @@ from storage.event_sync import (
     import_event,
     list_events,
 )
+from storage.reminder_policy import (
+    PolicyError,
+    ReminderPolicy,
+    format_offsets,
+    parse_digest,
+    parse_offsets,
+    parse_quiet,
+)
 
 __all__ = [
     "EventFileError",
@@ -53,7 +61,7 @@ __all__ = [
 SINGLE_FIELDS = (
     "code", "mode", "city", "venue", "time_zone", "start_date", "end_date",
     "registration_deadline", "meeting_minutes", "break_minutes", "max_pending_requests",
-    "request_ttl_hours",
+    "request_ttl_hours", "reminder_offsets", "digest_time", "quiet_hours",
 )  # fmt: skip
 PLACE_KINDS = {"tables": "table", "rooms": "room", "links": "link"}
 _CLOCK = re.compile(r"^\d{1,2}[:.]\d{2}(?::\d{2})?$")
@@ -170,6 +178,34 @@ class _Draft:
             raise self.fail(where, "write the event's local time, without a UTC offset")
         return value
 
+    def reminders(self) -> ReminderPolicy:
+        """The event's reminder policy (the defaults for what is not given)."""
+        try:
+            offsets = self.policy_value("reminder_offsets")
+            return ReminderPolicy(
+                offsets=parse_offsets(
+                    offsets if isinstance(offsets, list) or offsets is None else str(offsets)
+                ),
+                digest=parse_digest(self.policy_text("digest_time")),
+                quiet=parse_quiet(self.policy_text("quiet_hours")),
+            )
+        except PolicyError as exc:
+            key = str(exc).partition(":")[0]
+            where = self.values.get(key, (f"'{key}'", None))[0]
+            raise self.fail(where, str(exc).partition(": ")[2]) from None
+
+    def policy_value(self, key: str) -> Any:
+        value = self.values.get(key, ("", None))[1]
+        return None if value == "" else value
+
+    def policy_text(self, key: str) -> str | None:
+        value = self.policy_value(key)
+        if isinstance(value, bool):
+            return "off" if value is False else None  # YAML reads a bare "off" as false
+        if isinstance(value, time):
+            return f"{value:%H:%M}"
+        return None if value is None else str(value)
+
     def label(self, where: str, value: Any) -> str:
         if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).strip():
             raise self.fail(where, "give a label (such as 'Table 1')")
@@ -218,6 +254,7 @@ class _Draft:
                 break_minutes=self.integer("break_minutes", 0),
                 max_pending_requests=self.integer("max_pending_requests", 10),
                 request_ttl_hours=self.integer("request_ttl_hours", 48),
+                reminders=self.reminders(),
             )
         except EventFileError as exc:
             if str(exc).startswith(self.source):
@@ -365,6 +402,13 @@ def write_event_yaml(spec: EventSpec) -> str:
         "break_minutes": spec.break_minutes,
         "max_pending_requests": spec.max_pending_requests,
         "request_ttl_hours": spec.request_ttl_hours,
+        "reminder_offsets": format_offsets(spec.reminders.offsets),
+        "digest_time": _Quoted(f"{spec.reminders.digest:%H:%M}")
+        if spec.reminders.digest
+        else "off",
+        "quiet_hours": _Quoted("-".join(f"{t:%H:%M}" for t in spec.reminders.quiet))
+        if spec.reminders.quiet
+        else "off",
         "sessions": [
             {"date": s.day, "start": _Quoted(f"{s.start:%H:%M}"), "end": _Quoted(f"{s.end:%H:%M}")}
             for s in spec.sessions

@@ -67,6 +67,8 @@ class Turn:
     created: bool = False
     erased: bool = False
     outbox_written: bool = False
+    schedule_changed: bool = False
+    """Set when the turn changed what is due later (a meeting's reminders)."""
     profiles_changed: bool = False
 
     @property

@@ -50,6 +50,8 @@ TurnHook = Callable[[Turn], Awaitable[None]]
 Leave = Callable[[Turn], Awaitable[bool]]
 Maintenance = Callable[[AsyncSession, datetime], Awaitable[int]]
 AfterCommit = Callable[[Turn], None]
+TimedJob = Callable[[AsyncSession, datetime, int], Awaitable[bool]]
+"""Work for one stored item at its time (a reminder id); ``True`` if it queued messages."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +109,7 @@ class FlowRouter:
     erase_hooks: list[TurnHook] = field(default_factory=list)
     maintenance_jobs: list[Maintenance] = field(default_factory=list)
     after_commit_hooks: list[AfterCommit] = field(default_factory=list)
+    timed_jobs: dict[str, TimedJob] = field(default_factory=dict)
 
     def command(self, name: str, handler: CommandHandler, *, registered: bool = False) -> None:
         """Answer ``/name`` at any step of any flow."""
@@ -146,3 +149,8 @@ class FlowRouter:
     def after_commit(self, hook: AfterCommit) -> None:
         """Run after a turn's transaction committed (to refresh in-process caches)."""
         self.after_commit_hooks.append(hook)
+
+    def timed(self, name: str, job: TimedJob) -> None:
+        """Offer ``job`` to the scheduler as ``name``: it runs it for one item id at a time
+        of the item's own (``Core.run_timed``), in a transaction of its own."""
+        self.timed_jobs[name] = job

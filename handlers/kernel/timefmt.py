@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import (
@@ -10,6 +10,7 @@ from babel.dates import (
     format_interval,
     format_skeleton,
     format_time,
+    format_timedelta,
     get_timezone_location,
 )
 
@@ -71,3 +72,10 @@ def date_range(first: date, last: date, t: Translator) -> str:
     if first == last:
         return format_date(first, "medium", locale=t.locale)
     return format_interval(first, last, "yMMMd", locale=t.locale)
+
+
+def time_until(later: datetime, now: datetime, t: Translator) -> str:
+    """How long until ``later``, said the reader's way: ``in 15 minutes``, ``tra 1 giorno``,
+    ``15分钟后`` (never less than a minute)."""
+    left = max(later - now, timedelta(minutes=1))
+    return format_timedelta(left, add_direction=True, locale=t.locale)

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from handlers.kernel.context import Turn
 from handlers.kernel.flow_router import FlowRouter
+from handlers.kernel.i18n import N_, Translator
 from handlers.kernel.markup import bold, escape, fmt
 from handlers.kernel.replies import Button
 from handlers.kernel.timefmt import day, time_range
 from handlers.matchmaking.meetings import MEETING, offsets_differ
 from storage.matchmaking import MeetingRepository
+from storage.reminder_models import Attendance
+from storage.reminders import ReminderRepository
+
+ATTENDANCE_LABELS = {
+    "confirmed": N_("✅ will be there"),
+    "declined": N_("✖ cannot make it"),
+}
 
 
 async def agenda(turn: Turn) -> None:
@@ -23,6 +31,7 @@ async def agenda(turn: Turn) -> None:
             )
         )
         return
+    answers = await ReminderRepository(turn.session).attendance(m.id for m in meetings)
     lines = [bold(t.gettext("Your agenda"))]
     rows: list[tuple[Button, ...]] = []
     current_day = None
@@ -56,10 +65,37 @@ async def agenda(turn: Turn) -> None:
                 name=partner.name or "",
                 time=time_range(meeting.slot.starts_at, meeting.slot.ends_at, t, theirs),
             )
+        if meeting.slot is not None:
+            line += "\n   " + attendance_line(t, partner.name or "", *(
+                answers.get((meeting.id, who)) for who in (me.id, partner.id)
+            ))  # fmt: skip
         lines.append(line)
         label = f"{slot_time} {partner.name or ''}"[:60]
         rows.append((Button(label, f"{MEETING}|{meeting.id}|v"),))
     turn.say("\n".join(lines), tuple(rows))
+
+
+def attendance_line(
+    t: Translator, partner_name: str, mine: Attendance | None, theirs: Attendance | None
+) -> str:
+    """Who said they will come: ``You: ✅ will be there · Wang Wei: not answered yet``."""
+
+    def state(answer: Attendance | None) -> str:
+        if answer is None:
+            return t.gettext("not answered yet")
+        label = t.gettext(ATTENDANCE_LABELS.get(answer.status, answer.status))
+        if answer.late_minutes:
+            label += " " + t.ngettext(
+                "(about {count} minute late)", "(about {count} minutes late)", answer.late_minutes
+            ).format(count=answer.late_minutes)
+        return label
+
+    return fmt(
+        t.gettext("You: {mine} · {name}: {theirs}"),
+        mine=state(mine),
+        name=partner_name,
+        theirs=state(theirs),
+    )
 
 
 async def _agenda_command(turn: Turn, _args: str) -> None:

@@ -9,17 +9,18 @@ Times are written in the event's time zone with its VTIMEZONE included.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Timezone, vCalAddress, vText
+from icalendar import Alarm, Calendar, Timezone, vCalAddress, vText
 from icalendar import Event as CalendarEvent
 
 from handlers.kernel.i18n import N_, Translator, event_name
 from handlers.kernel.replies import Document
 from storage.event_models import Meeting
 from storage.models import Participant
+from storage.reminder_policy import ReminderPolicy
 
 SUMMARY = N_("Meeting with {name} ({organisation})")
 PRODUCT_ID = "-//Ponte//Italy-China matchmaking//EN"
@@ -78,6 +79,14 @@ def meeting_calendar(
         if meeting.place.url:
             entry.add("url", meeting.place.url)
     entry.add("description", event_name(meeting.event.names, viewer.locale))
+    if meeting.slot is not None and not cancelled:
+        # The calendar reminds too, at the event's first reminder (24 hours by default).
+        alarm = Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", entry["summary"])
+        policy = ReminderPolicy.from_json(meeting.event.reminder_policy)
+        alarm.add("trigger", -timedelta(minutes=policy.first_offset))
+        entry.add_component(alarm)
     if meeting.slot is not None:
         calendar.add_component(vtimezone(meeting.event.time_zone, meeting.slot.starts_at.year))
     calendar.add_component(entry)

@@ -18,6 +18,7 @@ from storage.event_models import Meeting
 from storage.matchmaking import FeedbackRepository, MeetingRepository, RequestRepository
 from storage.models import Participant
 from storage.outbox import OutboxRepository
+from storage.reminders import ReminderRepository
 
 MEETING = "mt"
 FEEDBACK = "fb"
@@ -71,11 +72,13 @@ def offsets_differ(moment: datetime, first: str, second: str) -> bool:
 
 def meeting_text(meeting: Meeting, viewer: Participant, t: Translator, headline: str) -> str:
     """Everything about the meeting for ``viewer``, contact details included (it is accepted)."""
+    return "\n".join([bold(escape(headline)), *meeting_details(meeting, viewer, t)])
+
+
+def meeting_details(meeting: Meeting, viewer: Participant, t: Translator) -> list[str]:
+    """The lines under a meeting's headline: partner, time, place, contact details."""
     partner = meeting.partner_of(viewer.id)
-    lines = [
-        bold(escape(headline)),
-        bold(escape(partner.name or "")) + " · " + escape(partner.organisation or ""),
-    ]
+    lines = [bold(escape(partner.name or "")) + " · " + escape(partner.organisation or "")]
     lines.append(when_text(meeting, viewer, t))
     if meeting.place is not None:
         if meeting.place.url:
@@ -93,7 +96,7 @@ def meeting_text(meeting: Meeting, viewer: Participant, t: Translator, headline:
     contacts = [c for c in (partner.email, partner.phone, partner.website) if c]
     if contacts:
         lines.append(fmt(t.gettext("Contact: {contacts}"), contacts=" · ".join(contacts)))
-    return "\n".join(lines)
+    return lines
 
 
 def meeting_buttons(meeting: Meeting, t: Translator) -> tuple[tuple[Button, ...], ...]:
@@ -121,10 +124,17 @@ def confirmation(turn: Turn, meeting: Meeting, headline: str) -> Build:
 
 
 async def announce_scheduled(turn: Turn, meeting: Meeting, headline: str) -> None:
-    """Tell both sides and plan the "did it take place?" question after the slot."""
+    """Tell both sides, plan the reminders and the "did it take place?" question."""
     for person in (meeting.first, meeting.second):
         tell(turn, person, confirmation(turn, meeting, headline))
     await _plan_feedback(turn, meeting)
+    await follow_with_reminders(turn, meeting)
+
+
+async def follow_with_reminders(turn: Turn, meeting: Meeting) -> None:
+    """Move or drop the meeting's reminders at once, in the turn that changed it."""
+    await ReminderRepository(turn.session).plan_meeting(meeting, turn.now)
+    turn.schedule_changed = True
 
 
 async def _plan_feedback(turn: Turn, meeting: Meeting) -> None:
@@ -225,6 +235,7 @@ async def cancel(turn: Turn, meeting: Meeting, repo: MeetingRepository) -> None:
     """Cancel and tell both sides, each with a cancellation for their calendar."""
     await repo.cancel(meeting, turn.now)
     await OutboxRepository(turn.session).withdraw(f"feedback:{meeting.id}")
+    await follow_with_reminders(turn, meeting)
     canceller = turn.participant
 
     def build(t: Translator, person: Participant) -> list[Reply]:
@@ -253,6 +264,7 @@ async def cancel_for_partner(
     partner = meeting.partner_of(turn.participant.id)
     await MeetingRepository(turn.session).cancel(meeting, turn.now)
     await OutboxRepository(turn.session).withdraw(f"feedback:{meeting.id}")
+    await follow_with_reminders(turn, meeting)
     t = reader(partner)
     event = event_name(meeting.event.names, t.code)
     text = fmt(t.gettext(message), name=turn.participant.name or "", event=event)
