@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from bot.app import App
 from handlers.kernel.i18n import event_name, translator
 from storage.event_models import Booking, Event, EventRegistration, Meeting, MeetingRequest, Slot
+from storage.reminder_models import DROPPED, PENDING, Reminder
 from tests.chat import Chat
 from tests.events_support import (
     Clock,
@@ -227,7 +228,11 @@ async def test_leaving_an_event_cancels_its_meetings_and_requests_and_tells_ever
         assert (await session.get(Meeting, meeting.id)).status == "cancelled"  # type: ignore[union-attr]
         assert await session.scalar(select(func.count()).select_from(Booking)) == 0
         statuses = (await session.scalars(select(MeetingRequest.status))).all()
+        reminders = (
+            await session.scalars(select(Reminder.state).where(Reminder.meeting_id == meeting.id))
+        ).all()
     assert sorted(statuses) == ["accepted", "withdrawn", "withdrawn"]
+    assert reminders and set(reminders) == {DROPPED}, "the meeting's reminders go with it"
     assert maria.text == said(locale, "You have left {event}.", event=event_name(names, locale))
 
     told = await inbox(app, "wang", clock.now)
@@ -326,6 +331,15 @@ async def test_another_time_offers_only_times_free_for_both(
             await session.scalars(select(Booking.slot_id).where(Booking.meeting_id == meeting.id))
         ).all()
     assert seats == [slots["09:20"], slots["09:20"]]
+    async with app.sessions() as session:
+        due = (
+            await session.scalars(
+                select(Reminder.starts_at).where(
+                    Reminder.meeting_id == meeting.id, Reminder.state == PENDING
+                )
+            )
+        ).all()
+    assert due and set(due) == {datetime(2026, 12, 15, 9, 20, tzinfo=UTC)}, "reminders move too"
 
 
 async def test_another_time_when_nothing_is_free(app: App, clock: Clock) -> None:
