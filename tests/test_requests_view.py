@@ -349,3 +349,32 @@ async def test_another_time_when_nothing_is_free(app: App, clock: Clock) -> None
     assert chats["maria"].text == said(
         "it", "There is no other time when you are both free; the meeting stays as it is."
     )
+
+
+async def test_the_longest_list_of_requests_fits_one_message(app: App, clock: Clock) -> None:
+    event = await make_event(app.sessions)
+    crowd = [
+        Someone(f"p{i}", f"{i}" + "名" * 99, "CN", "zh_Hans", organisation="机" * 150)
+        for i in range(16)
+    ]
+    me = Someone("maria", "M" * 100, "IT", "it", organisation="O" * 150)
+    ids = await add_people(app.sessions, event, [me, *crowd])
+    core = await core_with_clock(app.sessions, clock)
+    maria = Chat(core, user="maria", lang="it")
+    for person in crowd[:8]:
+        await maria.press_payload(f"rqn|{ids[person.user]}|{event}")
+        await maria.press("note|send")
+    for person in crowd[8:]:
+        chat = Chat(core, user=person.user, lang="zh-hans")
+        await chat.press_payload(f"rqn|{ids['maria']}|{event}")
+        await chat.say("注" * 300)
+    await maria.say("/requests")
+    (reply,) = maria.last.replies
+    assert len(reply.text) < 4096 and len(maria.text) < 4096
+    assert len(reply.all_buttons()) == 6 * 2 + 6
+    more = translator("it").ngettext(
+        "…and {count} more request, listed once these are answered.",
+        "…and {count} more requests, listed once these are answered.",
+        2,
+    )
+    assert maria.text.count(more.format(count=2)) == 2, "two more each way"

@@ -23,9 +23,11 @@ from storage.matchmaking import RequestRepository
 
 # Buttons: ``rqs|all`` shows the list; ``rqs|<id>|a``/``|d`` answer a received request,
 # ``|w`` withdraws a sent one.
-MAX_SHOWN = 8
-"""Requests listed per side: with notes, more would not fit in one message (4,096 characters)."""
-NOTE_PREVIEW = 120
+MAX_SHOWN = 6
+"""Requests listed per side: with the longest names and notes, six a side still fit in one
+message (4,096 characters)."""
+NOTE_PREVIEW = 100
+SHORT = 60
 LABEL = 40
 
 _SENT_ALREADY = {
@@ -105,21 +107,26 @@ async def show_waiting(turn: Turn, *, edit: bool = False, before: str = "") -> N
 
 def fmt_label(template: str, name: str) -> str:
     """A button label naming someone, short enough for a phone's screen."""
-    return template.format(name=name if len(name) <= LABEL else name[: LABEL - 1] + "…")
+    return template.format(name=_cut(name, LABEL))
 
 
 def _line(
     turn: Turn, request: MeetingRequest, name: str, organisation: str | None, with_event: bool
 ) -> str:
-    line = "• " + bold(escape(name)) + (" · " + escape(organisation) if organisation else "")
+    line = "• " + bold(escape(_cut(name, SHORT)))
+    if organisation:
+        line += " · " + escape(_cut(organisation, SHORT))
     if with_event:
-        line += " · " + escape(event_name(request.event.names, turn.t.code))
+        line += " · " + escape(_cut(event_name(request.event.names, turn.t.code), SHORT))
     return line
 
 
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _preview(note: str) -> str:
-    note = " ".join(note.split())
-    return note if len(note) <= NOTE_PREVIEW else note[: NOTE_PREVIEW - 1] + "…"
+    return _cut(" ".join(note.split()), NOTE_PREVIEW)
 
 
 def _more(turn: Turn, count: int) -> list[str]:
