@@ -47,10 +47,12 @@ from handlers.matchmaking import (
     agenda,
     erasure,
     events,
+    leaving,
     meetings,
     partners,
     reminders,
     requests,
+    waiting,
 )
 from handlers.participant import language, privacy, profile, registration
 from storage.db import is_transient_conflict, transaction_gate
@@ -76,10 +78,12 @@ def default_routers(*, reminder_rate: float = DEFAULT_REMINDER_RATE) -> list[Flo
         privacy.setup(),
         partners.setup(),
         requests.setup(),
+        waiting.setup(),
         meetings.setup(),
         agenda.setup(),
         reminders.setup(reminder_rate),
         events.setup(),
+        leaving.setup(),
         erasure.setup(),
     ]
 

@@ -164,6 +164,7 @@ async def test_moving_a_meeting_moves_its_reminders(
     await request_and_accept(app, chats, ids, "maria", "wang")
     meeting = await meeting_of(app)
     await chats["maria"].press_payload(f"mt|{meeting.id}|r")
+    await chats["maria"].press(chats["maria"].buttons()[0].payload)  # the first time offered
     moved = (await meeting_of(app)).slot
     assert moved is not None and moved.starts_at > FIRST_SLOT
     due = sorted(

@@ -16,8 +16,10 @@ from storage.repositories import ParticipantRepository, TaxonomyRepository
 Rows = tuple[tuple[Button, ...], ...]
 
 START_PAYLOAD = "start_payload"
-LASTING_KEYS = (START_PAYLOAD,)
-"""Scratch data kept across flows: a deep link's payload waits for registration to finish."""
+PARTNER_FILTER = "partner_filter"
+LASTING_KEYS = (START_PAYLOAD, PARTNER_FILTER)
+"""Scratch data kept across flows: a deep link's payload waits for registration to finish;
+the filter on ``/partners`` holds until the user clears it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from handlers.kernel.markup import bold
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", N_("Start or continue registration")),
     ("partners", N_("Suggested partners at your event")),
+    ("requests", N_("Meeting requests waiting for an answer")),
     ("agenda", N_("Your meetings")),
     ("events", N_("Events you joined")),
     ("profile", N_("See and edit your profile")),

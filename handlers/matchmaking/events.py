@@ -6,10 +6,13 @@ from handlers.kernel.context import START_PAYLOAD, Turn
 from handlers.kernel.flow_router import FlowRouter
 from handlers.kernel.i18n import N_, Translator, event_name
 from handlers.kernel.markup import bold, escape, fmt
+from handlers.kernel.replies import Button
 from handlers.kernel.timefmt import date_range, when
 from storage.event_models import Event
 from storage.matchmaking import EventRepository
 
+LEAVE = "evl"
+"""``evl|<event id>`` asks whether to leave the event (:mod:`handlers.matchmaking.leaving`)."""
 MODES = {"in_person": N_("In person"), "online": N_("Online"), "hybrid": N_("In person and online")}
 
 
@@ -84,7 +87,12 @@ async def list_my_events(turn: Turn) -> None:
             )
         )
         return
-    turn.say("\n\n".join(event_summary(event, t) for event in events))
+    leave = t.gettext("Leave: {event}")
+    rows = tuple(
+        (Button(leave.format(event=event_name(event.names, t.code))[:60], f"{LEAVE}|{event.id}"),)
+        for event in events
+    )
+    turn.say("\n\n".join(event_summary(event, t) for event in events), rows)
 
 
 async def _events_command(turn: Turn, _args: str) -> None:

@@ -132,7 +132,7 @@ async def _show_crossing(turn: Turn, repo: RequestRepository, waiting: MeetingRe
     """The user asks someone whose request to them is waiting: show that request, with its
     buttons, instead of starting a second one between the two."""
     request = await repo.request(waiting.id, lock=True)
-    if request is None or not _answerable(turn, request):
+    if request is None or not answerable(turn, request):
         return
     turn.say(
         fmt(
@@ -148,7 +148,7 @@ async def _accept_crossing(turn: Turn, repo: RequestRepository, waiting: Meeting
     """The user sends a request to someone whose request to them arrived meanwhile (while
     the note was being written): both want to meet, so theirs is accepted."""
     request = await repo.request(waiting.id, lock=True)
-    if request is None or not _answerable(turn, request):
+    if request is None or not answerable(turn, request):
         return
     turn.say(
         fmt(
@@ -205,7 +205,7 @@ async def _check(
             date=when(event.registration_deadline, t, me.time_zone),
         )
     existing = await repo.request_between(event.id, me.id, invitee.id)
-    if existing is not None:
+    if existing is not None and existing.status != "withdrawn":  # withdrawn: ask again
         if existing.requester_id == invitee.id and existing.status == "pending":
             return existing
         if existing.requester_id == invitee.id:
@@ -231,24 +231,34 @@ async def _check(
 
 async def on_answer_button(turn: Turn, value: str) -> None:
     """``rq|<request id>|a`` (accept) or ``|d`` (decline), by the invitee only."""
-    t = turn.t
-    request_id, _, answer = value.partition("|")
-    repo = RequestRepository(turn.session)
-    number = parse_id(request_id)
-    request = await repo.request(number, lock=True) if number is not None else None
-    if request is None or request.invitee_id != turn.participant.id or answer not in {"a", "d"}:
-        turn.say(t.gettext(STALE_BUTTON))
-        return
-    if not _answerable(turn, request):
+    request, answer = await received_request(turn, value)
+    if request is None:
         return
     if answer == "a":
         await accept(turn, request, acting=turn.participant)
         return
+    turn.say(decline(turn, request), edit=True)
+
+
+async def received_request(turn: Turn, value: str) -> tuple[MeetingRequest | None, str]:
+    """The locked request in ``<request id>|a`` or ``|d`` when the user may answer it now
+    (they are the invitee and it is pending), with the answer; else ``None`` (user told)."""
+    request_id, _, answer = value.partition("|")
+    number = parse_id(request_id)
+    repo = RequestRepository(turn.session)
+    request = await repo.request(number, lock=True) if number is not None else None
+    if request is None or request.invitee_id != turn.participant.id or answer not in {"a", "d"}:
+        turn.say(turn.t.gettext(STALE_BUTTON))
+        return None, answer
+    if not answerable(turn, request):
+        return None, answer
+    return request, answer
+
+
+def decline(turn: Turn, request: MeetingRequest) -> str:
+    """Decline the (pending, locked) request: the requester is told kindly; returns what to
+    tell the user."""
     request.status, request.answered_at = "declined", turn.now
-    turn.say(
-        fmt(t.gettext("You declined the request from {name}."), name=request.requester.name or ""),
-        edit=True,
-    )
     tell(
         turn,
         request.requester,
@@ -264,9 +274,12 @@ async def on_answer_button(turn: Turn, value: str) -> None:
         ],
         topic=request_topic(request),
     )
+    return fmt(
+        turn.t.gettext("You declined the request from {name}."), name=request.requester.name or ""
+    )
 
 
-def _answerable(turn: Turn, request: MeetingRequest) -> bool:
+def answerable(turn: Turn, request: MeetingRequest) -> bool:
     """Whether the (locked) request still awaits an answer; if not, the user is told why.
 
     A request whose time is up lapses here: the presser is told directly, and only the
