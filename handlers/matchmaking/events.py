@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from handlers.kernel.context import START_PAYLOAD, Turn
 from handlers.kernel.flow_router import FlowRouter
-from handlers.kernel.i18n import N_, Translator, event_name
+from handlers.kernel.i18n import N_, Translator, event_name, place
 from handlers.kernel.markup import bold, escape, fmt
 from handlers.kernel.timefmt import date_range, when
 from storage.event_models import Event
@@ -19,7 +19,7 @@ def event_summary(event: Event, t: Translator) -> str:
     lines.append(escape(date_range(event.starts_on, event.ends_on, t)))
     where = t.gettext(MODES.get(event.mode, MODES["online"]))
     if event.mode != "online" and event.city:
-        where = f"{where} · {event.city}" + (f", {event.venue}" if event.venue else "")
+        where = f"{where} · " + (place(t, event.city, event.venue) if event.venue else event.city)
     lines.append(escape(where))
     return "\n".join(lines)
 
