@@ -53,6 +53,6 @@ async def build_app(settings: Settings, *, clock: Clock = system_clock) -> App:
         await engine.dispose()
         raise
     sessions = create_sessionmaker(engine)
-    core = Core(sessions, clock=clock)
+    core = Core(sessions, clock=clock, privacy_terms=settings.privacy_terms)
     await core.load_taxonomy()
     return App(settings=settings, clock=clock, engine=engine, sessions=sessions, core=core)

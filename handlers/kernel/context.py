@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.kernel.i18n import Translator, translator
 from handlers.kernel.replies import Button, Document, Notice, Reply, Response
+from handlers.kernel.terms import DEMO_PRIVACY_TERMS, PrivacyTerms
 from storage.models import ConversationState, Participant
 from storage.repositories import ParticipantRepository, TaxonomyRepository
 
@@ -40,7 +41,8 @@ class Flows(Protocol):
         ...
 
     async def use_start_payload(self, turn: Turn) -> None:
-        """Act on a kept ``/start`` payload now that the participant is registered."""
+        """Act on a kept ``/start`` payload: for a registered participant, now; for a
+        newcomer, check it at once and keep it for when registration is complete."""
         ...
 
     async def before_erase(self, turn: Turn) -> None:
@@ -61,6 +63,8 @@ class Turn:
     """The turn's one "now", from the core's clock: every time the turn writes or compares."""
     flows: Flows
     areas: tuple[AreaOption, ...] = ()
+    privacy: PrivacyTerms = DEMO_PRIVACY_TERMS
+    """Who controls the data and how long it is kept, as the privacy notice states."""
     response: Response = field(default_factory=Response)
     created: bool = False
     erased: bool = False
