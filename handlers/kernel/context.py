@@ -17,8 +17,10 @@ from storage.repositories import ParticipantRepository, TaxonomyRepository
 Rows = tuple[tuple[Button, ...], ...]
 
 START_PAYLOAD = "start_payload"
-LASTING_KEYS = (START_PAYLOAD,)
-"""Scratch data kept across flows: a deep link's payload waits for registration to finish."""
+NOTE_DRAFT = "note_draft"
+LASTING_KEYS = (START_PAYLOAD, NOTE_DRAFT)
+"""Scratch data kept across flows: a deep link's payload waits for registration to finish;
+a meeting-request note that could not be sent waits for the user to come back to it."""
 
 
 @dataclass(frozen=True, slots=True)
