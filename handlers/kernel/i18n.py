@@ -106,6 +106,7 @@ class Translator:
 
 
 _SEMICOLON = {"zh": "；"}
+_OTHER_CONJUNCTIONS = {"zh": {"与", "及"}}
 
 
 def _would_blur(item: str, locale: Locale) -> bool:
@@ -119,9 +120,11 @@ def _list_separators(locale: str) -> frozenset[str]:
     parts = set()
     for key in ("start", "middle", "end", "2"):
         parts.add(patterns[key].replace("{0}", "").replace("{1}", ""))
-    # An item holding a comma of any script blurs a list too, whatever the locale's pattern.
+    # An item holding a comma of any script blurs a list too, whatever the locale's pattern;
+    # so does, in Chinese, the other word for "and" (能源和新材料与纳米技术).
     commas = {",", "，", "、"}
-    return frozenset({part.strip() if part.strip() in commas else part for part in parts} | commas)
+    parts = {part.strip() if part.strip() in commas else part for part in parts}
+    return frozenset(parts | commas | _OTHER_CONJUNCTIONS.get(locale.split("_")[0], set()))
 
 
 @lru_cache(maxsize=1024)

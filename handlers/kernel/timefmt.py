@@ -51,6 +51,7 @@ _BEIJING_TIME_ZONES = frozenset({"Asia/Shanghai", "Asia/Chongqing", "Asia/Harbin
 # The clock nearly everyone in a country with a second zone keeps (not Büsingen, the Canaries
 # or Madeira): named after the country, as a zone of a country with one zone is.
 _COUNTRY_CLOCKS = frozenset({"Europe/Berlin", "Europe/Madrid", "Europe/Lisbon"})
+_BRACKETS = frozenset("()（）")
 _UTC_ZONES = frozenset({"UTC", "Etc/UTC", "Etc/GMT", "GMT", "Etc/Universal", "Zulu"})
 
 
@@ -69,10 +70,13 @@ def zone_label(time_zone: str, t: Translator) -> str:
     name = get_global("zone_aliases").get(name, name)
     territory = str(get_global("zone_territories").get(name, "ZZ"))
     zones = get_global("territory_zones").get(territory, ())
-    if len(zones) == 1 or name in _COUNTRY_CLOCKS:
-        return str(t.locale.zone_formats["region"] % t.locale.territories.get(territory, name))
-    city = get_timezone_location(name, locale=t.locale, return_city=True)
-    return str(t.locale.zone_formats["region"] % city)
+    country = str(t.locale.territories.get(territory, ""))
+    region = str(t.locale.zone_formats["region"])
+    # A few country names carry brackets of their own ("Myanmar (Burma)", "刚果（布）"): those
+    # zones are named after their city too.
+    if (len(zones) == 1 or name in _COUNTRY_CLOCKS) and country and not _BRACKETS & set(country):
+        return region % country
+    return region % get_timezone_location(name, locale=t.locale, return_city=True)
 
 
 def day(moment: datetime, t: Translator, time_zone: str | None) -> str:

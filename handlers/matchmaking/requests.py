@@ -90,13 +90,19 @@ def _draft(turn: Turn) -> str | None:
     return kept.get("text") if kept.get("invitee") == turn.state.data.get("invitee") else None
 
 
-def _keep_draft(turn: Turn, text: str | None) -> None:
+def _keep_draft(turn: Turn, text: str) -> None:
     # Kept across flows (LASTING_KEYS) until the request is sent or cancelled, so that a
     # command, a refusal or a failed check in between does not lose what the user wrote.
-    data = {k: v for k, v in turn.state.data.items() if k != NOTE_DRAFT}
     if text:
-        data[NOTE_DRAFT] = {"invitee": data.get("invitee"), "text": text[: MAX_NOTE * 3]}
-    turn.state.data = data
+        kept = {"invitee": turn.state.data.get("invitee"), "text": text[: MAX_NOTE * 3]}
+        turn.state.data = {**turn.state.data, NOTE_DRAFT: kept}
+
+
+def _forget_draft(turn: Turn, invitee: object) -> None:
+    """Drop the kept note if it was written to ``invitee``."""
+    kept = turn.state.data.get(NOTE_DRAFT) or {}
+    if kept.get("invitee") == invitee:
+        turn.state.data = {k: v for k, v in turn.state.data.items() if k != NOTE_DRAFT}
 
 
 async def on_note_button(turn: Turn, value: str) -> None:
@@ -105,7 +111,7 @@ async def on_note_button(turn: Turn, value: str) -> None:
         turn.say(turn.t.gettext(STALE_BUTTON))
         return
     if value == "cancel":
-        _keep_draft(turn, None)
+        _forget_draft(turn, turn.state.data.get("invitee"))
         turn.go("idle")
         turn.say(turn.t.gettext("No request was sent."), edit=True)
         return
@@ -122,13 +128,13 @@ async def _send(turn: Turn, note: str | None) -> None:
         turn.say(checked)
         return
     if isinstance(checked, MeetingRequest):
-        _keep_draft(turn, None)  # they asked first: the meeting is agreed without the note
+        _forget_draft(turn, data.get("invitee"))  # they asked first: agreed without the note
         await _accept_crossing(turn, repo, checked)
         return
     invitee, event = checked
     expires = turn.now + timedelta(hours=event.request_ttl_hours)
     request = await repo.add_request(event, turn.participant, invitee, note, turn.now, expires)
-    _keep_draft(turn, None)  # sent, or a request was already there: nothing left to keep
+    _forget_draft(turn, data.get("invitee"))  # sent, or asked before: nothing left to keep
     if request is None:
         turn.say(
             fmt(t.gettext("You have already asked {name} for a meeting."), name=invitee.name or "")
