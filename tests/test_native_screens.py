@@ -61,12 +61,10 @@ def assert_reads_natively(text: str, locale: str) -> None:
 
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
 def test_every_translation_reads_natively(locale: str) -> None:
-    for msgid, strings in catalogue(locale).items():
+    for strings in catalogue(locale).values():
         for translated in strings:
             # Placeholders stand for values: check the words around them.
-            words = re.sub(r"\{[a-z_]+\}", "X", translated)
-            assert_reads_natively(words, locale)
-            assert msgid
+            assert_reads_natively(re.sub(r"\{[a-z_]+\}", "X", translated), locale)
 
 
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
