@@ -61,6 +61,7 @@ async def build_app(settings: Settings, *, clock: Clock = system_clock) -> App:
         sessions,
         clock=clock,
         routers=default_routers(reminder_rate=settings.sending_rate * REMINDER_SHARE),
+        privacy_terms=settings.privacy_terms,
     )
     await core.load_taxonomy()
     return App(settings=settings, clock=clock, engine=engine, sessions=sessions, core=core)

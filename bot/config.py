@@ -11,6 +11,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from handlers.kernel.terms import DEMO_PRIVACY_TERMS, PrivacyTerms
 from storage.db import DEFAULT_DATABASE_URL
 from storage.taxonomy import DEFAULT_TAXONOMY_FILE
 
@@ -56,6 +57,19 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO")
     outbound_rate: Annotated[int, Field(ge=1)] | None = None
     paid_broadcast: bool = False
+    # The privacy notice's data controller and retention period (GDPR art. 13, PIPL art. 17).
+    privacy_controller_name: str = Field(default=DEMO_PRIVACY_TERMS.controller)
+    privacy_controller_contact: str = Field(default=DEMO_PRIVACY_TERMS.contact)
+    privacy_retention_days: int = Field(default=DEMO_PRIVACY_TERMS.retention_days, ge=1, le=3650)
+
+    @property
+    def privacy_terms(self) -> PrivacyTerms:
+        """What the privacy notice states about the controller and retention."""
+        return PrivacyTerms(
+            controller=self.privacy_controller_name,
+            contact=self.privacy_controller_contact,
+            retention_days=self.privacy_retention_days,
+        )
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -67,6 +81,13 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ValueError("must be comma-separated numeric Telegram user ids") from exc
         return value
+
+    @field_validator("privacy_controller_name", "privacy_controller_contact")
+    @classmethod
+    def _trimmed(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty: the privacy notice shows it to every user")
+        return value.strip()
 
     @field_validator("telegram_bot_token", "bot_username", "webhook_url", "webhook_secret")
     @classmethod

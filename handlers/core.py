@@ -43,6 +43,8 @@ from handlers.kernel.markup import fmt
 from handlers.kernel.menu import help_text
 from handlers.kernel.ordering import KeyedLock
 from handlers.kernel.replies import Reply, Response, split_payload
+from handlers.kernel.terms import DEMO_PRIVACY_TERMS, PrivacyTerms
+from handlers.kernel.validation import clean_text
 from handlers.matchmaking import (
     agenda,
     erasure,
@@ -92,7 +94,8 @@ class Core:
     """Channel-neutral conversation engine shared by every channel.
 
     ``routers`` are the flows it runs (by default :func:`default_routers`); a command, a
-    button prefix or a flow name may be claimed by one router only.
+    button prefix or a flow name may be claimed by one router only. ``privacy_terms`` names the
+    data controller and the retention period the privacy notice states.
     """
 
     def __init__(
@@ -101,8 +104,10 @@ class Core:
         *,
         clock: Callable[[], datetime],
         routers: Sequence[FlowRouter] | None = None,
+        privacy_terms: PrivacyTerms = DEMO_PRIVACY_TERMS,
     ) -> None:
         self.sessions = sessions
+        self.privacy_terms = privacy_terms
         self.clock = clock
         self.areas: tuple[AreaOption, ...] = ()
         self._ordering = KeyedLock()
@@ -242,6 +247,7 @@ class Core:
             now=now,
             flows=self,
             created=created,
+            privacy=self.privacy_terms,
         )
 
     async def _dispatch(self, turn: Turn, incoming: Incoming) -> None:
@@ -280,13 +286,27 @@ class Core:
             return
         if route.registered:
             if not turn.registered:
-                turn.say(turn.t.gettext("Please finish registration first: send /start."))
-                await self._ask_again(turn)
+                await self._registration_first(turn, name)
                 return
             flow = self._flow(turn)
             if flow is not None and flow.ended_by_commands:
                 turn.go("idle")
         await self._after(turn, await route.handler(turn, args))
+
+    async def _registration_first(self, turn: Turn, name: str) -> None:
+        """A command for participants, from someone still registering: one message, which
+        says what to do next, and the question they are on (if they are on one)."""
+        t = turn.t
+        told = len(turn.response.replies)
+        if await self._ask_again(turn):
+            text = t.gettext(
+                "/{name} works once registration is complete. Let's continue where you left off:"
+            )
+        else:
+            text = t.gettext(
+                "/{name} works once registration is complete: send /start to finish it."
+            )
+        turn.response.replies.insert(told, Reply(fmt(text, name=name)))
 
     async def _help(self, turn: Turn, _args: str) -> After:
         turn.say(help_text(turn))
@@ -323,6 +343,8 @@ class Core:
         await self._after(turn, await flow.button(turn, payload))
 
     async def _text(self, turn: Turn, text: str) -> None:
+        if not clean_text(text):
+            return  # an empty line (or only invisible characters) asks for nothing
         flow = self._flow(turn)
         if flow is not None and flow.text is not None:
             outcome = await flow.text(turn, text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from handlers.kernel.context import Turn
 from handlers.kernel.flow_router import STALE_BUTTON, FlowRouter
-from handlers.kernel.i18n import N_, Translator, event_name
+from handlers.kernel.i18n import N_, Translator, event_name, place
 from handlers.kernel.markup import bold, escape, fmt
 from handlers.kernel.replies import Button
 from handlers.kernel.validation import parse_id
@@ -66,14 +66,14 @@ async def partner_card(
     ]
     lines = [
         bold(escape(other.name or "")) + " · " + escape(other.organisation or ""),
-        escape(f"{org_type} · {country}" + (f", {other.city}" if other.city else "")),
+        escape(f"{org_type} · " + (place(t, country, other.city) if other.city else country)),
         fmt(
             t.gettext("Interests: {areas}"),
-            areas=", ".join(await area_names(turn, other, area_ids, t)),
+            areas=t.list(await area_names(turn, other, area_ids, t)),
         ),
         fmt(t.gettext("Offers: {text}"), text=_short(other.offer)),
         fmt(t.gettext("Seeks: {text}"), text=_short(other.seek)),
-        fmt(t.gettext("Languages: {languages}"), languages=", ".join(spoken)),
+        fmt(t.gettext("Languages: {languages}"), languages=t.list(spoken)),
     ]
     if other.interpreter_needed:
         lines.append(escape(t.gettext("Would like an interpreter")))

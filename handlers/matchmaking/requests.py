@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from handlers.kernel.context import Turn
+from handlers.kernel.context import NOTE_DRAFT, Turn
 from handlers.kernel.flow_router import STALE_BUTTON, FlowRoute, FlowRouter
 from handlers.kernel.i18n import N_, Translator, event_name
 from handlers.kernel.markup import bold, escape, fmt
 from handlers.kernel.notify import reader
 from handlers.kernel.replies import Button, Reply
 from handlers.kernel.timefmt import when
-from handlers.kernel.validation import Problem, check_text, parse_id
+from handlers.kernel.validation import Problem, check_text, clean_text, parse_id
 from handlers.matchmaking.lapsing import expire_due, lapse, request_topic
 from handlers.matchmaking.meetings import Build, announce_scheduled, tell
 from handlers.matchmaking.partners import NEW_REQUEST, partner_card
@@ -46,14 +46,18 @@ async def start_request(turn: Turn, value: str) -> None:
 
 
 def ask_note(turn: Turn, name: str) -> None:
-    """The optional note question."""
+    """The optional note question, with the note the user wrote to this person before, if
+    it could not be sent (refused, or the request was interrupted)."""
     t = turn.t
+    draft = _draft(turn)
+    kept = "\n\n" + fmt(t.gettext("Your note, not sent yet: {note}"), note=draft) if draft else ""
     turn.say(
         bold(fmt(t.gettext("Request a meeting with {name}"), name=name))
         + "\n"
         + t.gettext(
             "Write a short note to introduce yourself (optional), or send the request as it is."
-        ),
+        )
+        + kept,
         (
             (Button(t.gettext("Send without a note"), f"{NOTE}|send"),),
             (Button(t.gettext("Cancel"), f"{NOTE}|cancel"),),
@@ -69,6 +73,7 @@ async def ask_note_again(turn: Turn) -> None:
 
 async def on_note_text(turn: Turn, text: str) -> None:
     """The note: checked, then the request is sent."""
+    _keep_draft(turn, clean_text(text))
     checked = check_text(
         text, min_length=2, max_length=MAX_NOTE, multiline=True, needs_letters=False
     )
@@ -79,12 +84,34 @@ async def on_note_text(turn: Turn, text: str) -> None:
     await _send(turn, str(checked.value))
 
 
+def _draft(turn: Turn) -> str | None:
+    """The unsent note to the person the user is asking now, if any."""
+    kept = turn.state.data.get(NOTE_DRAFT) or {}
+    return kept.get("text") if kept.get("invitee") == turn.state.data.get("invitee") else None
+
+
+def _keep_draft(turn: Turn, text: str) -> None:
+    # Kept across flows (LASTING_KEYS) until the request is sent or cancelled, so that a
+    # command, a refusal or a failed check in between does not lose what the user wrote.
+    if text:
+        kept = {"invitee": turn.state.data.get("invitee"), "text": text[: MAX_NOTE * 3]}
+        turn.state.data = {**turn.state.data, NOTE_DRAFT: kept}
+
+
+def _forget_draft(turn: Turn, invitee: object) -> None:
+    """Drop the kept note if it was written to ``invitee``."""
+    kept = turn.state.data.get(NOTE_DRAFT) or {}
+    if kept.get("invitee") == invitee:
+        turn.state.data = {k: v for k, v in turn.state.data.items() if k != NOTE_DRAFT}
+
+
 async def on_note_button(turn: Turn, value: str) -> None:
     """``note|send`` or ``note|cancel``."""
     if turn.flow != REQUEST_FLOW:
         turn.say(turn.t.gettext(STALE_BUTTON))
         return
     if value == "cancel":
+        _forget_draft(turn, turn.state.data.get("invitee"))
         turn.go("idle")
         turn.say(turn.t.gettext("No request was sent."), edit=True)
         return
@@ -101,11 +128,13 @@ async def _send(turn: Turn, note: str | None) -> None:
         turn.say(checked)
         return
     if isinstance(checked, MeetingRequest):
+        _forget_draft(turn, data.get("invitee"))  # they asked first: agreed without the note
         await _accept_crossing(turn, repo, checked)
         return
     invitee, event = checked
     expires = turn.now + timedelta(hours=event.request_ttl_hours)
     request = await repo.add_request(event, turn.participant, invitee, note, turn.now, expires)
+    _forget_draft(turn, data.get("invitee"))  # sent, or asked before: nothing left to keep
     if request is None:
         turn.say(
             fmt(t.gettext("You have already asked {name} for a meeting."), name=invitee.name or "")
