@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -18,6 +19,10 @@ Rows = tuple[tuple[Button, ...], ...]
 START_PAYLOAD = "start_payload"
 LASTING_KEYS = (START_PAYLOAD,)
 """Scratch data kept across flows: a deep link's payload waits for registration to finish."""
+
+OrganiserIds = Collection[tuple[str, str]]
+"""Organisers named by the configuration (``ADMIN_IDS``), as ``(channel, user id)`` pairs
+(the application passes the core a frozenset)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +71,9 @@ class Turn:
     erased: bool = False
     outbox_written: bool = False
     profiles_changed: bool = False
+    organisers: OrganiserIds = frozenset()
+    """Organisers named by the configuration; :mod:`handlers.organiser.rights` also asks the
+    database for those added later."""
 
     @property
     def t(self) -> Translator:

@@ -29,7 +29,9 @@ def upgrade() -> None:
         sa.Column("added_by", sa.String(length=100), nullable=False),
         sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_organisers")),
-        sa.UniqueConstraint("channel", "external_id", name=op.f("uq_organisers_channel_external_id")),
+        sa.UniqueConstraint(
+            "channel", "external_id", name=op.f("uq_organisers_channel_external_id")
+        ),
     )
 
 
