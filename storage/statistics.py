@@ -112,7 +112,7 @@ class StatisticsRepository:
             .group_by(column)
             .order_by(count.desc(), column)
         )
-        return {value: number for value, number in rows.tuples()}
+        return {value: number for value, number in rows}
 
     async def statistics(self, event_id: int | None = None) -> Statistics:
         """Everything ``/stats`` shows, for one event or for everyone."""
@@ -139,7 +139,7 @@ class StatisticsRepository:
             .group_by(InterestArea.id, InterestArea.code, InterestArea.names)
             .order_by(count.desc(), InterestArea.position)
         )
-        return [AreaCount(code, dict(names), number) for code, names, number in rows.tuples()]
+        return [AreaCount(code, dict(names), number) for code, names, number in rows]
 
     async def _events(self, event_id: int | None) -> list[EventCount]:
         count = func.count(Participant.id)
@@ -154,7 +154,7 @@ class StatisticsRepository:
         if event_id is not None:
             query = query.where(Event.id == event_id)
         rows = await self.session.execute(query)
-        return [EventCount(code, dict(names), number) for code, names, number in rows.tuples()]
+        return [EventCount(code, dict(names), number) for code, names, number in rows]
 
     async def _registration_times(self, event_id: int | None) -> list[datetime]:
         """When each participant registered (joined the event, when one is given), in order."""
@@ -178,7 +178,7 @@ class StatisticsRepository:
         if event_id is not None:
             query = query.where(model.event_id == event_id)
         rows = await self.session.execute(query)
-        return {status: number for status, number in rows.tuples()}
+        return {status: number for status, number in rows}
 
     async def _attendance(self, event_id: int | None) -> tuple[int, int]:
         """Meetings that took place and meetings missed, by the participants' feedback.
@@ -192,7 +192,7 @@ class StatisticsRepository:
             query = query.join(Meeting, Meeting.id == MeetingFeedback.meeting_id).where(
                 Meeting.event_id == event_id
             )
-        rows = (await self.session.execute(query)).tuples().all()
+        rows = (await self.session.execute(query)).all()
         held = sum(1 for _meeting, yes in rows if yes)
         return held, len(rows) - held
 
@@ -226,7 +226,7 @@ class StatisticsRepository:
             .where(ParticipantInterest.participant_id.in_(self._people(event_id)))
             .order_by(InterestArea.position, InterestArea.code)
         )
-        for participant_id, area in rows.tuples():
+        for participant_id, area in rows:
             found.setdefault(participant_id, []).append(area)
         return found
 
@@ -239,7 +239,7 @@ class StatisticsRepository:
             .where(EventRegistration.participant_id.in_(self._people(event_id)))
             .order_by(Event.code)
         )
-        for participant_id, code in rows.tuples():
+        for participant_id, code in rows:
             found.setdefault(participant_id, []).append(code)
         return found
 
@@ -252,7 +252,7 @@ class StatisticsRepository:
         )
         if event_id is not None:
             query = query.where(Meeting.event_id == event_id)
-        rows = (await self.session.execute(query)).unique().tuples().all()
+        rows = (await self.session.execute(query)).unique().all()
         feedback = await self._feedback_by_meeting(event_id)
         return [
             MeetingRow(meeting, requested, accepted, feedback.get(meeting.id, {}))
@@ -279,4 +279,4 @@ class StatisticsRepository:
         )
         if event_id is not None:
             query = query.where(Meeting.event_id == event_id)
-        return list((await self.session.execute(query)).unique().tuples().all())
+        return list((await self.session.execute(query)).unique().all())

@@ -30,6 +30,7 @@ CJK_FAMILIES = (
 """Fonts with Simplified Chinese glyphs, best first (Linux, Windows and macOS names)."""
 BASE_FAMILY = "DejaVu Sans"  # matplotlib's own font: Latin, accents, the symbols used here
 COLOUR = "#1f6f8b"
+MAX_LABEL = 32  # characters of a bar's label that fit in the left margin
 # matplotlib is not promised to be thread-safe; one chart at a time is plenty.
 _RENDERING = threading.Lock()
 
@@ -83,7 +84,9 @@ def render_png(data: ChartData) -> bytes:
     cjk = cjk_font()
     families = [BASE_FAMILY, cjk] if cjk else [BASE_FAMILY]
     with _RENDERING:
-        figure = Figure(figsize=(9, 11), dpi=100, layout="constrained")
+        # Fixed margins: a layout engine doubled the time to draw (about a second here).
+        figure = Figure(figsize=(9, 11), dpi=100)
+        figure.subplots_adjust(left=0.34, right=0.95, top=0.92, bottom=0.04, hspace=0.32)
         figure.suptitle(data.title, fontsize=15, fontweight="bold", family=families)
         timeline, areas, countries = figure.subplots(3, 1, height_ratios=(1, 1.2, 1.2))
         days = [day.toordinal() for day, _count in data.timeline]  # whole days on the x axis
@@ -124,7 +127,7 @@ def _bars(
     """Horizontal bars, largest at the top, each with its number."""
     from matplotlib.ticker import MaxNLocator
 
-    labels = [label for label, _count in reversed(items)]
+    labels = [_shortened(label) for label, _count in reversed(items)]
     values = [count for _label, count in reversed(items)]
     bars = axes.barh(range(len(values)), values, color=COLOUR)
     axes.set_yticks(range(len(values)), labels, family=families)
@@ -132,3 +135,7 @@ def _bars(
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlim(right=max(values, default=1) * 1.15 or 1)
     _style(axes, title, families)
+
+
+def _shortened(label: str) -> str:
+    return label if len(label) <= MAX_LABEL else label[: MAX_LABEL - 1].rstrip() + "…"
