@@ -133,7 +133,7 @@ async def many_registered(app: App, count: int) -> None:
             registered_at=NOW,
             created_at=NOW,
             updated_at=NOW,
-        )  # fmt: skip
+        )
         for i in range(count)
     ]
     async with app.sessions() as session, session.begin():
