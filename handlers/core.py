@@ -184,6 +184,8 @@ class Core:
         for router in self.routers:
             for hook in router.after_commit_hooks:
                 hook(turn)
+        for work in turn.deferred:
+            await work()
         return turn.response
 
     async def _open(self, session: AsyncSession, sender: Sender) -> Turn:

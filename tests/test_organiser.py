@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import threading
 
 import openpyxl
 import pytest
@@ -321,3 +323,28 @@ async def test_export_buttons_and_bad_kinds(app: App, clock: Clock) -> None:
         assert "/export participants" in texts(response)[0]
     response = await boss.press_payload("xport|passwords|csv|")
     assert not documents(response) and "Use /export participants" in texts(response)[0]
+
+
+async def test_the_chart_is_drawn_after_the_commit(
+    sqlite_app: App, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Drawing waits for nothing in the database: another user is answered meanwhile (on
+    SQLite, whose transactions run one at a time, they would wait for the drawing)."""
+    await seed(sqlite_app)
+    core = await organiser_core(sqlite_app, clock, ORGANISER)
+    drawing, finish = threading.Event(), threading.Event()
+
+    def slow_render(_data: object) -> bytes:
+        drawing.set()
+        finish.wait(timeout=30)
+        return b"\x89PNG\r\n\x1a\n"
+
+    monkeypatch.setattr(stats_module, "render_png", slow_render)
+    boss, other = Chat(core, user=ORGANISER), Chat(core, user="5005")
+    stats = asyncio.create_task(boss.say("/stats"))
+    await asyncio.to_thread(drawing.wait, 30)
+    await asyncio.wait_for(other.say("/help"), timeout=20)  # answered while the chart draws
+    assert not stats.done()
+    finish.set()
+    response = await stats
+    assert [d.content for d in documents(response)] == [b"\x89PNG\r\n\x1a\n"]

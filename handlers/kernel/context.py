@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -71,6 +71,8 @@ class Turn:
     erased: bool = False
     outbox_written: bool = False
     profiles_changed: bool = False
+    deferred: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    """Work the core runs once the transaction committed (see :meth:`defer`)."""
     organisers: OrganiserIds = frozenset()
     """Organisers named by the configuration; :mod:`handlers.organiser.rights` also asks the
     database for those added later."""
@@ -101,6 +103,15 @@ class Turn:
                 document=document,
             )
         )
+
+    def defer(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Run ``work`` after the transaction committed, still before the answer goes out.
+
+        For slow work that needs no database (drawing a chart): done inside the transaction
+        it would hold the database, and on SQLite every other user's update with it. It may
+        add replies with :meth:`say`; it must not touch ``session``.
+        """
+        self.deferred.append(work)
 
     def notice(self, text: str) -> None:
         """A short note for the channel to flash to a button presser."""

@@ -57,19 +57,18 @@ async def _send(turn: Turn, scope: EventScope) -> None:
     stats = await StatisticsRepository(turn.session).statistics(scope.event_id)
     t = turn.t
     turn.say(stats_text(stats, scope, t))
-    if stats.participants:
-        data = chart_data(stats, scope, t, turn.participant.time_zone, turn.now)
-        # Off the event loop: other users' updates go on while the chart renders.
+    if not stats.participants:
+        return
+    data = chart_data(stats, scope, t, turn.participant.time_zone, turn.now)
+    filename = f"ponte-stats-{scope.code or 'all'}-{turn.now:%Y%m%d}.png"
+
+    async def draw() -> None:
+        # After the commit and off the event loop: drawing takes about a second, and other
+        # users' updates (on SQLite, every other transaction) must not wait for it.
         png = await asyncio.to_thread(render_png, data)
-        turn.say(
-            escape(data.title),
-            document=Document(
-                f"ponte-stats-{scope.code or 'all'}-{turn.now:%Y%m%d}.png",
-                png,
-                "image/png",
-                photo=True,
-            ),
-        )
+        turn.say(escape(data.title), document=Document(filename, png, "image/png", photo=True))
+
+    turn.defer(draw)
 
 
 def _percent(part: int, whole: int, t: Translator) -> str:
