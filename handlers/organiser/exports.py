@@ -6,6 +6,7 @@ and the command line can never disagree on what an export holds.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -64,7 +65,13 @@ async def build_export(
     """The ``kind`` export (of the scope's event, or of everyone) as ``file_format``."""
     if kind not in KINDS:
         raise UnknownKind(kind)
-    table = await build_table(session, kind, scope, t)
+    return write_export(await build_table(session, kind, scope, t), kind, file_format, scope, now)
+
+
+def write_export(
+    table: Table, kind: str, file_format: str, scope: EventScope, now: datetime
+) -> Export:
+    """The file of a built table (no database: it may run in a thread)."""
     content = to_xlsx([table]) if file_format == "xlsx" else to_csv(table)
     suffix = f"-{scope.code}" if scope.code else ""
     filename = f"ponte-{kind}{suffix}-{now:%Y%m%d}.{file_format}"
@@ -219,14 +226,21 @@ async def on_export_button(turn: Turn, value: str) -> Outcome:
 
 async def _send(turn: Turn, kind: str, file_format: str, scope: EventScope) -> None:
     t = turn.t
-    export = await build_export(turn.session, kind, file_format, scope, t, turn.now)
-    caption = t.ngettext("{count} row", "{count} rows", export.rows).format(
-        count=t.number(export.rows)
-    )
-    turn.say(
-        scope.heading(t) + "\n" + caption,
-        document=Document(export.filename, export.content, export.mime_type),
-    )
+    table = await build_table(turn.session, kind, scope, t)
+    now = turn.now
+
+    async def write() -> None:
+        # After the commit, in a thread: a workbook of thousands of rows takes seconds.
+        export = await asyncio.to_thread(write_export, table, kind, file_format, scope, now)
+        caption = t.ngettext("{count} row", "{count} rows", export.rows).format(
+            count=t.number(export.rows)
+        )
+        turn.say(
+            scope.heading(t) + "\n" + caption,
+            document=Document(export.filename, export.content, export.mime_type),
+        )
+
+    turn.defer(write)
 
 
 def setup() -> FlowRouter:

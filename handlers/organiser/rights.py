@@ -20,15 +20,12 @@ from storage.organisers import OrganiserRepository
 
 Handler = Callable[[Turn, str], Awaitable[Outcome]]
 
-PANEL: tuple[tuple[str, str], ...] = (
-    (N_("Statistics"), "stats|"),
-    (N_("Participants (Excel)"), "xport|participants|xlsx|"),
-    (N_("Meetings (Excel)"), "xport|meetings|xlsx|"),
-    (N_("Participants (CSV)"), "xport|participants|csv|"),
-    (N_("Meetings (CSV)"), "xport|meetings|csv|"),
-    (N_("Organisers"), "admins|list"),
-)
-"""The panel's buttons (label, payload); a new organiser tool adds its own here."""
+PANEL: tuple[tuple[tuple[str, str], ...], ...] = (
+    ((N_("Statistics"), "stats|"), (N_("Organisers"), "admins|list")),
+    ((N_("Participants (Excel)"), "xport|participants|xlsx|"), (N_("Participants (CSV)"), "xport|participants|csv|")),
+    ((N_("Meetings (Excel)"), "xport|meetings|xlsx|"), (N_("Meetings (CSV)"), "xport|meetings|csv|")),
+)  # fmt: skip
+"""The panel's rows of buttons (label, payload); a new organiser tool adds its own here."""
 
 
 async def is_organiser(turn: Turn) -> bool:
@@ -69,7 +66,7 @@ async def show_panel(turn: Turn, _args: str) -> Outcome:
         t.gettext("/export participants|meetings|feedback [csv|xlsx] [event code]: a spreadsheet"),
         t.gettext("/admins, /admins add ID, /admins remove ID: the organisers"),
     ]
-    rows = [(Button(t.gettext(label), payload),) for label, payload in PANEL]
+    rows = [tuple(Button(t.gettext(label), payload) for label, payload in row) for row in PANEL]
     turn.say("\n".join(lines), tuple(rows))
     return None
 
