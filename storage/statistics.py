@@ -136,7 +136,9 @@ class StatisticsRepository:
             select(InterestArea.code, InterestArea.names, count)
             .join(ParticipantInterest, ParticipantInterest.area_id == InterestArea.id)
             .where(ParticipantInterest.participant_id.in_(self._people(event_id)))
-            .group_by(InterestArea.id, InterestArea.code, InterestArea.names)
+            # By the key alone: PostgreSQL cannot group by a JSON column, and the other
+            # columns depend on the key (which both databases accept).
+            .group_by(InterestArea.id)
             .order_by(count.desc(), InterestArea.position)
         )
         return [AreaCount(code, dict(names), number) for code, names, number in rows]
@@ -148,7 +150,7 @@ class StatisticsRepository:
             .join(EventRegistration, EventRegistration.event_id == Event.id)
             .join(Participant, Participant.id == EventRegistration.participant_id)
             .where(Participant.registered_at.is_not(None))
-            .group_by(Event.id, Event.code, Event.names)
+            .group_by(Event.id)  # by the key alone, as above
             .order_by(count.desc(), Event.code)
         )
         if event_id is not None:
