@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.kernel.context import AreaOption, Turn
+from handlers.kernel.context import AreaOption, OrganiserIds, Turn
 from handlers.kernel.flow_router import (
     STALE_BUTTON,
     After,
@@ -56,6 +56,7 @@ from handlers.matchmaking import (
     requests,
     waiting,
 )
+from handlers.organiser import admins, exports, rights, stats
 from handlers.participant import language, privacy, profile, registration
 from storage.db import is_transient_conflict, transaction_gate
 from storage.reminders import DEFAULT_RATE as DEFAULT_REMINDER_RATE
@@ -87,6 +88,10 @@ def default_routers(*, reminder_rate: float = DEFAULT_REMINDER_RATE) -> list[Flo
         events.setup(),
         leaving.setup(),
         erasure.setup(),
+        rights.setup(),
+        stats.setup(),
+        exports.setup(),
+        admins.setup(),
     ]
 
 
@@ -105,10 +110,13 @@ class Core:
         clock: Callable[[], datetime],
         routers: Sequence[FlowRouter] | None = None,
         privacy_terms: PrivacyTerms = DEMO_PRIVACY_TERMS,
+        organisers: OrganiserIds = frozenset(),
     ) -> None:
         self.sessions = sessions
         self.privacy_terms = privacy_terms
         self.clock = clock
+        self.organisers = organisers
+        """Organisers named by the configuration, as ``(channel, user id)`` pairs."""
         self.areas: tuple[AreaOption, ...] = ()
         self._ordering = KeyedLock()
         self._gate = transaction_gate(sessions)
@@ -223,6 +231,8 @@ class Core:
         for router in self.routers:
             for hook in router.after_commit_hooks:
                 hook(turn)
+        for work in turn.deferred:
+            await work()
         return turn.response
 
     async def _open(self, session: AsyncSession, sender: Sender) -> Turn:
@@ -248,6 +258,7 @@ class Core:
             flows=self,
             created=created,
             privacy=self.privacy_terms,
+            organisers=self.organisers,
         )
 
     async def _dispatch(self, turn: Turn, incoming: Incoming) -> None:
@@ -280,9 +291,7 @@ class Core:
     async def _command(self, turn: Turn, name: str, args: str) -> None:
         route = self._commands.get(name)
         if route is None:
-            turn.say(fmt(turn.t.gettext("I don't know the command /{name}."), name=name[:40]))
-            turn.say(help_text(turn))
-            await self._ask_again(turn)
+            await self._unknown_command(turn, name)
             return
         if route.registered:
             if not turn.registered:
@@ -291,7 +300,16 @@ class Core:
             flow = self._flow(turn)
             if flow is not None and flow.ended_by_commands:
                 turn.go("idle")
-        await self._after(turn, await route.handler(turn, args))
+        outcome = await route.handler(turn, args)
+        if outcome is After.DECLINED:  # not for this user (an organiser's command): as if unknown
+            await self._unknown_command(turn, name)
+            return
+        await self._after(turn, outcome)
+
+    async def _unknown_command(self, turn: Turn, name: str) -> None:
+        turn.say(fmt(turn.t.gettext("I don't know the command /{name}."), name=name[:40]))
+        turn.say(help_text(turn))
+        await self._ask_again(turn)
 
     async def _registration_first(self, turn: Turn, name: str) -> None:
         """A command for participants, from someone still registering: one message, which
@@ -334,7 +352,9 @@ class Core:
             ):
                 await self._stale(turn)
             else:
-                await self._after(turn, await route.handler(turn, value))
+                outcome = await route.handler(turn, value)
+                # DECLINED: not this user's button after all (an organiser's): as if unknown.
+                await self._after(turn, After.STALE if outcome is After.DECLINED else outcome)
             return
         flow = self._flow(turn)
         if flow is None or flow.button is None:
