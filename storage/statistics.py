@@ -22,6 +22,7 @@ from storage.event_models import (
     MeetingRequest,
 )
 from storage.models import InterestArea, Participant, ParticipantInterest
+from storage.reminder_models import Attendance
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,11 +200,17 @@ class StatisticsRepository:
         return held, len(rows) - held
 
     async def _reminders_confirmed(self, event_id: int | None) -> int | None:
-        """Attendance confirmed through reminders: ``None`` until reminders record them.
-
-        The reminders feature adds its table; its count goes here, one query.
-        """
-        return None
+        """How many people confirmed their attendance from a reminder ("I'll be there"),
+        over meetings that are not cancelled."""
+        query = (
+            select(func.count())
+            .select_from(Attendance)
+            .join(Meeting, Meeting.id == Attendance.meeting_id)
+            .where(Attendance.status == "confirmed", Meeting.status != "cancelled")
+        )
+        if event_id is not None:
+            query = query.where(Meeting.event_id == event_id)
+        return int(await self.session.scalar(query) or 0)
 
     # --- rows for the exports -----------------------------------------------------------
 

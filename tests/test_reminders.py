@@ -480,3 +480,17 @@ async def test_a_burst_is_planned_to_arrive_before_it_is_due(app: App, clock: Cl
     gap = timedelta(seconds=1 / 20)
     assert planned == [due - DELIVERY_MARGIN - gap, due - DELIVERY_MARGIN]
     assert all(due - at <= max_lead("before", 15) for at in planned)
+
+
+async def test_statistics_count_confirmed_attendance(app: App, clock: Clock) -> None:
+    from storage.statistics import StatisticsRepository
+
+    ids, chats = await setup(app, clock)
+    await request_and_accept(app, chats, ids, "maria", "wang")
+    meeting = await meeting_of(app)
+    async with app.sessions() as session:
+        assert (await StatisticsRepository(session).statistics()).reminders_confirmed == 0
+    await chats["maria"].press_payload(f"at|{meeting.id}|y")
+    await chats["wang"].press_payload(f"at|{meeting.id}|y")
+    async with app.sessions() as session:
+        assert (await StatisticsRepository(session).statistics()).reminders_confirmed == 2
