@@ -177,7 +177,7 @@ async def test_stats_numbers_in_the_readers_locale(app: App, clock: Clock) -> No
     await many_registered(app, 1234)
     core = await organiser_core(app, clock, ORGANISER)
     for lang, line in [
-        ("it", "Partecipanti registrati: 1.234"),
+        ("it", "Registrazioni: 1.234"),
         ("en", "Registered participants: 1,234"),
         ("zh-hans", "注册参与者：1,234"),
     ]:
