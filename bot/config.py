@@ -18,6 +18,11 @@ TELEGRAM_API_HOST = "api.telegram.org"
 # setWebhook's rules for secret_token and for the URL Telegram itself will post to.
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 TELEGRAM_WEBHOOK_PORTS = (443, 80, 88, 8443)
+# Messages a second over all chats: Telegram allows about 30 (25 keeps a margin), and up to
+# 1,000 to a bot with paid broadcasts enabled (paid in Telegram Stars, per message beyond 30).
+DEFAULT_OUTBOUND_RATE = 25
+FREE_RATE_LIMIT = 30
+PAID_RATE_LIMIT = 1000
 
 
 class ConfigError(RuntimeError):
@@ -40,6 +45,8 @@ class Settings(BaseSettings):
     webhook_listen: str = "127.0.0.1:8080"
     interest_areas_file: Path = DEFAULT_TAXONOMY_FILE
     log_level: str = Field(default="INFO")
+    outbound_rate: Annotated[int, Field(ge=1)] | None = None
+    paid_broadcast: bool = False
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -69,6 +76,35 @@ class Settings(BaseSettings):
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("outbound_rate", mode="before")
+    @classmethod
+    def _blank_rate_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _check_rate(self) -> Settings:
+        limit = PAID_RATE_LIMIT if self.paid_broadcast else FREE_RATE_LIMIT
+        if self.outbound_rate is not None and self.outbound_rate > limit:
+            hint = (
+                "Telegram's limit for paid broadcasts"
+                if self.paid_broadcast
+                else "Telegram's limit; more needs PAID_BROADCAST=true"
+            )
+            raise PydanticCustomError(
+                "outbound_rate",
+                "OUTBOUND_RATE must be at most {limit} messages a second ({hint})",
+                {"limit": limit, "hint": hint},
+            )
+        return self
+
+    @property
+    def sending_rate(self) -> int:
+        """Messages a second the bot sends over all chats: ``OUTBOUND_RATE``, by default 25,
+        or 1,000 with paid broadcasts."""
+        if self.outbound_rate is not None:
+            return self.outbound_rate
+        return PAID_RATE_LIMIT if self.paid_broadcast else DEFAULT_OUTBOUND_RATE
 
     @model_validator(mode="after")
     def _check_webhook(self) -> Settings:

@@ -18,6 +18,7 @@ from bot.channels.telegram.delivery import TelegramChannel
 from bot.channels.telegram.run import build_runtime, start_failure
 from bot.channels.telegram.runtime import Runtime, StartFailed
 from bot.scheduler import Scheduling, start_scheduler
+from bot.sending.limits import limiter_for
 from bot.sending.sender import STOP_GRACE, OutboundSender
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,10 @@ async def start(app: App) -> Serving:
     Raises :class:`StartFailed` (with everything it opened closed again) when the Bot API
     cannot be reached, refuses the token, or the webhook cannot be set up.
     """
-    runtime = build_runtime(app)
+    # One limiter for everything Ponte sends on Telegram: the runtime's direct replies go
+    # first, then the outbox by priority, all within one rate (OUTBOUND_RATE).
+    limiter = limiter_for(TelegramChannel.limits, app.settings.sending_rate)
+    runtime = build_runtime(app, limiter)
     try:
         await runtime.start()
     except Exception as exc:
@@ -83,7 +87,7 @@ async def start(app: App) -> Serving:
     log.info("Ponte is serving Telegram with %s by %s", app.settings.bot_framework, mode)
     stop_sending = asyncio.Event()
     channel = TelegramChannel(runtime.bridge.transport)
-    sender = asyncio.create_task(OutboundSender(app.core, channel).run(stop_sending))
+    sender = asyncio.create_task(OutboundSender(app.core, channel, limiter).run(stop_sending))
     return Serving(runtime, start_scheduler(app), sender, stop_sending)
 
 

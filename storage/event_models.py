@@ -19,9 +19,12 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
+    false,
+    func,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -247,10 +250,14 @@ class MeetingFeedback(Base):
     answered_at: Mapped[datetime]
 
 
-def _unsent_index(name: str, *columns: str) -> Index:
+def _unsent_index(name: str, *columns: Any) -> Index:
     """An index of the outbox rows not yet sent (partial, on both databases)."""
     unsent = text("sent_at IS NULL")
     return Index(name, *columns, sqlite_where=unsent, postgresql_where=unsent)
+
+
+# What a message's priority defaults to (``storage.outbox.Priority.NOTICE``).
+DEFAULT_PRIORITY = 2
 
 
 class OutboxMessage(Base):
@@ -258,16 +265,32 @@ class OutboxMessage(Base):
     transaction as the change it reports, and delivered by the channel's sender.
 
     ``not_before`` schedules it (after-meeting questions); ``topic`` lets a change withdraw
-    what no longer applies (a cancelled meeting's question); ``sent_at`` marks delivery.
+    what no longer applies (a cancelled meeting's question); ``sent_at`` marks it handled
+    (delivered, or given up with ``last_error`` saying why). ``priority`` and ``deadline``
+    order the due messages (``storage.outbox.Priority``); ``once`` messages are sent at most
+    once, so one whose lease ran out unsettled is given up as uncertain instead of sent
+    again; ``leased_until`` is set while a sender holds the message and cleared when it is
+    settled, so an expired lease is told apart from a scheduled retry.
     """
 
     __tablename__ = "outbox"
     # Delivered messages stay (``/deleteme`` scrubs them), so the sender's queries read only
-    # these indexes of the unsent ones: the next due message, and a chat's pending retries.
-    # Without them each message sent scanned every queued one and the history (bench/outbox.py).
+    # these indexes of the unsent ones: the next due message in priority and deadline order,
+    # whether a priority has anything due at all (so ten thousand queued broadcast parts, or
+    # reminders queued for later, are never read through to find one notice), the earliest
+    # due time, a chat's pending retries, and the leases in hand (the first of them,
+    # ``ix_outbox_unsent_order``, is on an expression and follows the class). Without them each message
+    # sent scanned every queued one and the history (bench/outbox.py).
     __table_args__ = (
+        _unsent_index("ix_outbox_unsent_priority_due", "channel", "priority", "not_before"),
         _unsent_index("ix_outbox_unsent_due", "channel", "not_before", "id"),
         _unsent_index("ix_outbox_unsent_chat", "channel", "chat_id", "id"),
+        Index(
+            "ix_outbox_leased",
+            "leased_until",
+            sqlite_where=text("leased_until IS NOT NULL"),
+            postgresql_where=text("leased_until IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -283,3 +306,21 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    priority: Mapped[int] = mapped_column(
+        SmallInteger, default=DEFAULT_PRIORITY, server_default=text(str(DEFAULT_PRIORITY))
+    )
+    deadline: Mapped[datetime | None]
+    once: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    leased_until: Mapped[datetime | None]
+
+
+# The order due messages are sent in, within a priority: by deadline (a message queued
+# without one is due by its ``not_before``), then first queued first.
+OUTBOX_DEADLINE = func.coalesce(OutboxMessage.deadline, OutboxMessage.not_before)
+_unsent_index(
+    "ix_outbox_unsent_order",
+    OutboxMessage.channel,
+    OutboxMessage.priority,
+    OUTBOX_DEADLINE,
+    OutboxMessage.id,
+)

@@ -1,22 +1,72 @@
-"""The outbox: messages for people other than the one who acted, delivered by a sender."""
+"""The outbox: messages for people other than the one who acted, delivered by a sender.
+
+Due messages go out by :class:`Priority` first, then by deadline, then first queued first,
+so a broadcast of ten thousand parts never holds up a reminder or a partner's notice. A
+message is leased before it is sent and settled afterwards (sent, retried later, given up);
+one whose sender died before settling it comes back when its lease runs out (at least once),
+unless it was queued ``once``: then it may already have arrived, and it is given up as
+*uncertain* instead of sent again (at most once).
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, func, select, update
+from sqlalchemy import ColumnElement, case, delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage.event_models import OutboxMessage
+from storage.event_models import OUTBOX_DEADLINE, OutboxMessage
 from storage.models import Participant
+
+log = logging.getLogger(__name__)
 
 # Channels with nobody behind them (seeded demo participants): nothing is queued for them.
 SILENT_CHANNELS = frozenset({"demo"})
 # The PostgreSQL advisory lock that serialises leases (any constant unique to this purpose).
 _LEASE_LOCK_KEY = 0x504F4E5445  # "PONTE"
+# How a given-up message's ``last_error`` begins, by why it was given up.
+BLOCKED = "blocked:"
+UNCERTAIN = "uncertain:"
+ABANDONED = f"{UNCERTAIN} its sender stopped before recording the outcome; it may have arrived"
+
+
+class Priority(IntEnum):
+    """What goes first when several messages are due: the lowest value."""
+
+    REPLY = 0
+    """An answer to someone who just wrote."""
+    REMINDER = 1
+    """A reminder before a meeting: late is useless."""
+    NOTICE = 2
+    """A notice about something that changed (an invitation, a confirmation)."""
+    BROADCAST = 3
+    """An organiser's announcement to many."""
+
+
+@dataclass(frozen=True)
+class StateCounts:
+    """How the messages about some topics stand: for a broadcast's report, say."""
+
+    delivered: int = 0
+    blocked: int = 0
+    """Given up because the person blocked the bot."""
+    failed: int = 0
+    """Given up for any other reason: refused, or too many failed attempts."""
+    uncertain: int = 0
+    """Given up because they may or may not have arrived (``once`` messages)."""
+    pending: int = 0
+    """Not settled yet: due, scheduled, waiting for a retry, or in a sender's hands."""
+
+    @property
+    def total(self) -> int:
+        """Every message counted."""
+        return self.delivered + self.blocked + self.failed + self.uncertain + self.pending
 
 
 class OutboxRepository:
@@ -33,11 +83,20 @@ class OutboxRepository:
         *,
         topic: str | None = None,
         not_before: datetime | None = None,
+        priority: Priority = Priority.NOTICE,
+        deadline: datetime | None = None,
+        once: bool = False,
     ) -> bool:
-        """Queue ``payload`` for ``recipient`` at ``now``, due at ``not_before`` (default: at
-        once); ``False`` for silent channels."""
+        """Queue ``payload`` for ``recipient`` at ``now``; ``False`` for silent channels.
+
+        It is due at ``not_before`` (default: at once) and should have arrived by
+        ``deadline`` (default: ``not_before``); due messages are sent by ``priority``, then
+        by deadline. A ``once`` message is never sent twice: if its sender dies after
+        perhaps sending it, it is given up as uncertain.
+        """
         if recipient.channel in SILENT_CHANNELS:
             return False
+        due = now if not_before is None else not_before
         self.session.add(
             OutboxMessage(
                 participant_id=recipient.id,
@@ -46,7 +105,10 @@ class OutboxRepository:
                 payload=payload,
                 topic=topic,
                 created_at=now,
-                not_before=now if not_before is None else not_before,
+                not_before=due,
+                priority=int(priority),
+                deadline=due if deadline is None else deadline,
+                once=once,
             )
         )
         return True
@@ -68,15 +130,19 @@ class OutboxRepository:
         *,
         chat_id: str | None = None,
     ) -> OutboxMessage | None:
-        """Take the oldest due message for delivery: hidden from every sender for ``lease``.
+        """Take the next due message for delivery: hidden from every sender for ``lease``.
 
-        It is *not* marked sent: it is settled with
-        :meth:`mark_sent`, :meth:`retry_later` or :meth:`give_up`, and if its sender dies
-        first it simply becomes due again when the lease runs out, so nothing is lost (at
-        worst a message is sent twice). A chat whose earlier message waits for a retry (or
-        is in another sender's hands) gets nothing newer meanwhile: a chat's messages keep
-        their order. ``exclude_chats`` are skipped (busy in this process); with ``chat_id``,
-        only that chat's messages are considered.
+        The next is the one of the highest priority, then the earliest deadline, then the
+        first queued. It is *not* marked sent: it is settled with :meth:`mark_sent`,
+        :meth:`retry_later` or :meth:`give_up`. If its sender dies first, it becomes due
+        again when the lease runs out (at worst a message is sent twice), except a ``once``
+        message: that one is given up as uncertain here (see :meth:`settle_abandoned`).
+
+        A chat whose earlier message waits for a retry (or is in another sender's hands)
+        gets nothing newer of the same or a lower priority meanwhile: a chat's messages keep
+        their order, but a broadcast part waiting out a 429 holds back no reminder.
+        ``exclude_chats`` are skipped (busy in this process); with ``chat_id``, only that
+        chat's messages are considered.
         """
         if self.session.get_bind().dialect.name == "postgresql":
             # One lease at a time across processes, until this transaction ends: otherwise a
@@ -84,25 +150,81 @@ class OutboxRepository:
             # messages of one chat could go out together or out of order. (SQLite has one
             # writer at a time anyway.)
             await self.session.execute(select(func.pg_advisory_xact_lock(_LEASE_LOCK_KEY)))
-        query = (
-            select(OutboxMessage)
-            .where(*_deliverable(channel, exclude_chats), OutboxMessage.not_before <= now)
-            .order_by(OutboxMessage.not_before, OutboxMessage.id)
-            .limit(1)
-            .with_for_update(skip_locked=True, of=OutboxMessage)
+        await self.settle_abandoned(now)
+        conditions = [*_deliverable(channel, exclude_chats), OutboxMessage.not_before <= now]
+        if chat_id is not None:
+            conditions.append(OutboxMessage.chat_id == chat_id)
+        for priority in Priority:
+            # A look at the (channel, priority, not_before) index first: reading the ordered
+            # index of a priority with nothing due would go through everything it has queued
+            # for later (tomorrow's reminders) before finding that out.
+            if not await self._anything_due(channel, priority, now, chat_id):
+                continue
+            row = await self.session.scalar(
+                select(OutboxMessage)
+                .where(*conditions, OutboxMessage.priority == int(priority))
+                .order_by(OUTBOX_DEADLINE, OutboxMessage.id)
+                .limit(1)
+                .with_for_update(skip_locked=True, of=OutboxMessage)
+            )
+            if row is not None:
+                if row.deadline is None:  # queued before deadlines: keep its place in line
+                    row.deadline = row.not_before
+                row.not_before = row.leased_until = now + lease
+                row.attempts += 1
+                return row
+        return None
+
+    async def _anything_due(
+        self, channel: str, priority: Priority, now: datetime, chat_id: str | None
+    ) -> bool:
+        query = select(OutboxMessage.id).where(
+            OutboxMessage.channel == channel,
+            OutboxMessage.priority == int(priority),
+            OutboxMessage.sent_at.is_(None),
+            OutboxMessage.not_before <= now,
         )
         if chat_id is not None:
             query = query.where(OutboxMessage.chat_id == chat_id)
-        row = await self.session.scalar(query)
-        if row is not None:
-            row.not_before = now + lease
-            row.attempts += 1
-        return row
+        return await self.session.scalar(query.limit(1)) is not None
+
+    async def settle_abandoned(self, now: datetime) -> list[int]:
+        """Give up, as uncertain, the ``once`` messages whose lease ran out unsettled.
+
+        Their sender stopped (a crash, a kill) after taking them and perhaps sending them:
+        sending them again could repeat them, so they are recorded with ``last_error``
+        beginning ``"uncertain:"``. Returns their ids. Messages that are not ``once`` come
+        back instead (:meth:`lease_next`).
+        """
+        ids = list(
+            await self.session.scalars(
+                select(OutboxMessage.id).where(
+                    OutboxMessage.leased_until.is_not(None),
+                    OutboxMessage.leased_until <= now,
+                    OutboxMessage.once,
+                    OutboxMessage.sent_at.is_(None),
+                )
+            )
+        )
+        if ids:
+            await self.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids))
+                .values(sent_at=now, last_error=ABANDONED, leased_until=None)
+            )
+            log.warning(
+                "outbox messages %s were in the hands of a sender that stopped; they may "
+                "have arrived and are not sent again",
+                ids,
+            )
+        return ids
 
     async def mark_sent(self, message_id: int, now: datetime) -> None:
-        """Record a leased message as delivered."""
+        """Record a leased message as delivered (an earlier attempt's error is cleared)."""
         await self.session.execute(
-            update(OutboxMessage).where(OutboxMessage.id == message_id).values(sent_at=now)
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(sent_at=now, last_error=None, leased_until=None)
         )
 
     async def retry_later(
@@ -114,6 +236,8 @@ class OutboxRepository:
     ) -> None:
         """Put a message whose delivery failed back in the queue, due again at ``due``.
 
+        A scheduled retry, not an expired lease: even a ``once`` message is sent again, so
+        the sender retries one only when nothing of it can have arrived (a 429, say).
         ``payload`` replaces the stored one: a sender keeps there which parts of a
         several-message reply already went out, so a retry sends only the rest.
         """
@@ -121,6 +245,7 @@ class OutboxRepository:
             "sent_at": None,
             "last_error": error[:500],
             "not_before": due,
+            "leased_until": None,
         }
         if payload is not None:
             values["payload"] = payload
@@ -129,11 +254,15 @@ class OutboxRepository:
         )
 
     async def give_up(self, message_id: int, error: str, now: datetime) -> None:
-        """Record at ``now`` why a message will never be delivered; it is marked as handled."""
+        """Record at ``now`` why a message will never be delivered; it is marked as handled.
+
+        ``error`` begins with :data:`BLOCKED` or :data:`UNCERTAIN` when that is the reason
+        (:meth:`state_counts` counts them apart).
+        """
         await self.session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id)
-            .values(last_error=error[:500], sent_at=now)
+            .values(last_error=error[:500], sent_at=now, leased_until=None)
         )
 
     async def next_due(self, channel: str, exclude_chats: Collection[str] = ()) -> datetime | None:
@@ -141,10 +270,29 @@ class OutboxRepository:
         value: datetime | None = await self.session.scalar(
             select(OutboxMessage.not_before)
             .where(*_deliverable(channel, exclude_chats))
-            .order_by(OutboxMessage.not_before)
+            # By id too: the order of the unsent rows' index, which PostgreSQL would
+            # otherwise pass over for the plain index of every row's due time.
+            .order_by(OutboxMessage.not_before, OutboxMessage.id)
             .limit(1)
         )
         return value
+
+    async def state_counts(self, topic_prefix: str) -> StateCounts:
+        """How the messages whose topic begins with ``topic_prefix`` stand."""
+        error = OutboxMessage.last_error
+        state = case(
+            (OutboxMessage.sent_at.is_(None), "pending"),
+            (error.is_(None), "delivered"),
+            (error.startswith(BLOCKED, autoescape=True), "blocked"),
+            (error.startswith(UNCERTAIN, autoescape=True), "uncertain"),
+            else_="failed",
+        ).label("state")
+        rows = await self.session.execute(
+            select(state, func.count())
+            .where(OutboxMessage.topic.startswith(topic_prefix, autoescape=True))
+            .group_by(state)
+        )
+        return StateCounts(**{name: count for name, count in rows.all()})
 
 
 def _deliverable(channel: str, exclude_chats: Collection[str]) -> list[ColumnElement[bool]]:
@@ -156,6 +304,7 @@ def _deliverable(channel: str, exclude_chats: Collection[str]) -> list[ColumnEle
         earlier.sent_at.is_(None),
         earlier.attempts > 0,
         earlier.id < OutboxMessage.id,
+        earlier.priority <= OutboxMessage.priority,
     )
     conditions = [
         OutboxMessage.channel == channel,

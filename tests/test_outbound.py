@@ -6,6 +6,8 @@ import asyncio
 import time
 
 from bot.sending.limits import RateLimiter
+from storage.outbox import Priority
+from tests.virtual_time import VirtualTime, settle
 
 
 async def test_one_chat_waits_between_messages() -> None:
@@ -33,3 +35,95 @@ async def test_different_chats_do_not_wait_for_each_other() -> None:
             await limiter.acquire(str(chat))
 
     await asyncio.wait_for(one_each(), timeout=120)
+
+
+def virtual_limiter(per_second: int, per_chat: float) -> tuple[RateLimiter, VirtualTime]:
+    clock = VirtualTime()
+    return RateLimiter(per_second, per_chat, monotonic=clock, sleep=clock.sleep), clock
+
+
+# The waiting tasks, kept referenced until they finish.
+tasks: set[asyncio.Task[None]] = set()
+
+
+def start(limiter: RateLimiter, order: list[str], name: str, chat: str, priority: Priority) -> None:
+    """A task that takes a turn for ``chat`` at ``priority``, then notes ``name`` in ``order``."""
+
+    async def one() -> None:
+        await limiter.acquire(chat, priority)
+        order.append(name)
+
+    task = asyncio.create_task(one())
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+
+
+async def test_when_the_window_is_full_waiters_go_by_priority_then_in_turn() -> None:
+    limiter, clock = virtual_limiter(per_second=2, per_chat=1.0)
+    await limiter.acquire("a")
+    await limiter.acquire("b")  # the window is full for a second
+    order: list[str] = []
+    for name, chat, priority in [
+        ("broadcast 1", "1", Priority.BROADCAST),
+        ("broadcast 2", "2", Priority.BROADCAST),
+        ("notice", "3", Priority.NOTICE),
+        ("broadcast 3", "4", Priority.BROADCAST),
+        ("reminder", "5", Priority.REMINDER),
+        ("reply", "6", Priority.REPLY),
+    ]:
+        start(limiter, order, name, chat, priority)
+    await settle()
+    assert order == []
+    await clock.advance(0.999)
+    assert order == []
+    await clock.advance(0.001)
+    assert order == ["reply", "reminder"]  # came last, served first
+    await clock.advance(1.0)
+    assert order == ["reply", "reminder", "notice", "broadcast 1"]
+    await clock.advance(1.0)
+    assert order[4:] == ["broadcast 2", "broadcast 3"]  # within a priority, in turn
+
+
+async def test_a_reply_is_not_held_by_its_chats_interval_but_starts_it() -> None:
+    limiter, clock = virtual_limiter(per_second=10, per_chat=5.0)
+    await limiter.acquire("42")  # a notice to chat 42 at 0 s
+    await clock.advance(2.0)
+    order: list[str] = []
+    start(limiter, order, "reply", "42", Priority.REPLY)
+    await settle()
+    assert order == ["reply"]  # at once, not at 5 s
+    start(limiter, order, "notice", "42", Priority.NOTICE)
+    await clock.advance(4.9)
+    assert order == ["reply"]  # 5 s after the reply, not after the first notice
+    await clock.advance(0.1)
+    assert order == ["reply", "notice"]
+
+
+async def test_a_reply_counts_in_the_window_and_waits_out_a_pause() -> None:
+    limiter, clock = virtual_limiter(per_second=1, per_chat=0.0)
+    order: list[str] = []
+    start(limiter, order, "reply", "1", Priority.REPLY)
+    start(limiter, order, "notice", "2", Priority.NOTICE)
+    await settle()
+    assert order == ["reply"]
+    await clock.advance(1.0)
+    assert order == ["reply", "notice"]
+    limiter.pause(3.0)  # a 429 holds replies too
+    start(limiter, order, "second reply", "1", Priority.REPLY)
+    await clock.advance(2.9)
+    assert order == ["reply", "notice"]
+    await clock.advance(0.1)
+    assert order[-1] == "second reply"
+
+
+async def test_a_waiter_held_by_its_chat_lets_others_of_lower_priority_pass() -> None:
+    limiter, clock = virtual_limiter(per_second=1, per_chat=10.0)
+    await limiter.acquire("7")
+    await clock.advance(1.0)
+    order: list[str] = []
+    start(limiter, order, "reminder to 7", "7", Priority.REMINDER)  # its chat waits 9 s more
+    start(limiter, order, "broadcast to 8", "8", Priority.BROADCAST)
+    await settle()
+    assert order == ["broadcast to 8"]
+    await clock.advance(9.0)
+    assert order == ["broadcast to 8", "reminder to 7"]

@@ -20,7 +20,7 @@ from bench.matchmaking import populate
 from bot.app import App
 from storage.event_models import Meeting, MeetingFeedback, MeetingRequest, OutboxMessage
 from storage.matchmaking import MeetingRepository, RequestRepository
-from storage.outbox import OutboxRepository
+from storage.outbox import OutboxRepository, Priority
 from storage.repositories import ParticipantRepository, PersonalData
 
 CHANNEL = "telegram"
@@ -63,10 +63,12 @@ def scans(plan: str, table: str) -> bool:
 
 
 async def test_the_outbox_senders_queries_read_only_the_unsent_messages_indexes(app: App) -> None:
-    # Messages queued on top of a delivered history over a hundred times their size: each
-    # one the sender takes must not scan that history (bench/outbox.py measures the cost).
+    # Messages queued on top of a delivered history over a hundred times their size, a
+    # broadcast's worth of parts due and reminders queued for tomorrow: each message the
+    # sender takes must read none of them through (bench/outbox.py measures the cost).
     now = app.clock()
     sent = now - timedelta(days=3)
+    tomorrow = now + timedelta(days=1)
     async with app.sessions() as session, session.begin():
         people = [
             (
@@ -76,13 +78,20 @@ async def test_the_outbox_senders_queries_read_only_the_unsent_messages_indexes(
             )[0]
             for i in range(50)
         ]
-        history = [
-            {"participant_id": people[i % 50].id, "channel": CHANNEL, "chat_id": str(i % 50),
-             "payload": {"text": "old"}, "created_at": sent, "not_before": sent,
-             "sent_at": sent, "attempts": 1}
-            for i in range(5000)
-        ]  # fmt: skip
-        await session.execute(insert(OutboxMessage), history)
+
+        def rows(count: int, **values: Any) -> list[dict[str, Any]]:
+            return [
+                {"participant_id": people[i % 50].id, "channel": CHANNEL,
+                 "chat_id": str(i % 50), "payload": {"text": "x"}, "created_at": sent,
+                 "not_before": now, "attempts": 0, **values}
+                for i in range(count)
+            ]  # fmt: skip
+
+        await session.execute(insert(OutboxMessage), [
+            *rows(5000, not_before=sent, sent_at=sent, attempts=1),
+            *rows(2000, priority=Priority.BROADCAST, once=True),
+            *rows(1000, priority=Priority.REMINDER, not_before=tomorrow, deadline=tomorrow),
+        ])  # fmt: skip
         outbox = OutboxRepository(session)
         for person in people[:40]:
             assert outbox.queue(person, {"text": "announcement"}, now)
@@ -93,14 +102,23 @@ async def test_the_outbox_senders_queries_read_only_the_unsent_messages_indexes(
 
     async def lease_and_look(session: AsyncSession) -> None:
         outbox = OutboxRepository(session)
-        assert await outbox.lease_next(CHANNEL, now, LEASE, busy) is not None
+        row = await outbox.lease_next(CHANNEL, now, LEASE, busy)
+        assert row is not None and row.priority == Priority.NOTICE
         assert await outbox.next_due(CHANNEL, busy) is not None
 
     plans = await plans_of(app, "outbox", lease_and_look)
-    assert len(plans) == 2  # the lease, and the look for the next one
-    for plan in plans:
-        assert "ix_outbox_unsent_due" in plan, plan  # the next due message
+    # The abandoned leases, whether replies, reminders and notices have anything due, the
+    # notice leased, and the look for the next one.
+    abandoned, *anything_due, lease, look = plans
+    assert "ix_outbox_leased" in abandoned, abandoned
+    assert len(anything_due) == 3
+    for plan in anything_due:
+        assert "ix_outbox_unsent_priority_due" in plan, plan
+    assert "ix_outbox_unsent_order" in lease, lease  # the next in deadline order
+    assert "ix_outbox_unsent_due" in look, look  # the earliest due
+    for plan in (lease, look):
         assert "ix_outbox_unsent_chat" in plan, plan  # a chat's earlier retry
+    for plan in plans:
         assert not scans(plan, "outbox"), plan
 
 

@@ -35,6 +35,11 @@ class Transient(DeliveryError):
     """A server or network failure: the same step may succeed later."""
 
 
+class MaybeDelivered(Transient):
+    """No answer came (a time-out, a connection lost mid-request): the message may have
+    arrived, so a message sent at most once is not sent again."""
+
+
 class Rejected(DeliveryError):
     """The channel refused the message itself; sending it again will not help."""
 

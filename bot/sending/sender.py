@@ -7,7 +7,14 @@ so one slow chat holds up nobody else. Every message taken ends sent, retried la
 exponential backoff, or after the wait a 429 asked for) or given up with the reason logged;
 one whose sender died comes back when its lease runs out. Delivery is therefore at least
 once: a message whose request timed out may have arrived, and is sent again after the
-backoff rather than risk losing a meeting notice.
+backoff rather than risk losing a meeting notice. Messages queued ``once`` (reminders,
+broadcasts) are sent at most once instead: one that may have arrived (no answer, or its
+sender died holding it) is given up as uncertain, and only a failure that shows nothing
+arrived (a 429, a server's error answer) is retried.
+
+Due messages are taken by priority, then deadline (``storage.outbox.Priority``), and wait
+for the rate limiter in their priority's turn: the limiter is shared with the channel's
+direct replies, which go first.
 """
 
 from __future__ import annotations
@@ -24,16 +31,17 @@ from bot.sending.delivery import (
     Blocked,
     Channel,
     DeliveryError,
+    MaybeDelivered,
     RetryLater,
     Step,
     Transient,
 )
-from bot.sending.limits import RateLimiter, RetryPolicy, limiter_for
+from bot.sending.limits import MAX_PAUSE, RateLimiter, RetryPolicy, limiter_for
 from handlers.core import Core
 from handlers.kernel.incoming import ReachabilityChanged, Sender
 from handlers.kernel.notify import payload_to_reply
 from storage.db import transaction_gate
-from storage.outbox import OutboxRepository
+from storage.outbox import UNCERTAIN, OutboxRepository, Priority
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +50,6 @@ IDLE_WAIT = 5.0  # seconds between looks at the outbox when nothing wakes the se
 # A message in hand is hidden from other senders this long; far more than sending takes.
 LEASE = timedelta(minutes=10)
 PART_TIMEOUT = 90.0  # beyond both frameworks' own time-outs: only a hung call reaches it
-MAX_PAUSE = 2.0  # the longest a 429 stops all sending in-line; its message waits in full
 STOP_GRACE = 10.0  # at shutdown, how long the messages in hand may take to finish
 PROGRESS = "_parts_sent"  # payload key: parts of a several-message reply already delivered
 
@@ -55,6 +62,8 @@ class InHand:
     chat_id: str
     payload: dict[str, Any]
     attempts: int
+    priority: Priority = Priority.NOTICE
+    once: bool = False
 
 
 class OutboundSender:
@@ -156,7 +165,14 @@ class OutboundSender:
             )
             if row is None:
                 return None
-            return InHand(row.id, row.chat_id, dict(row.payload), row.attempts)
+            return InHand(
+                row.id,
+                row.chat_id,
+                dict(row.payload),
+                row.attempts,
+                Priority(row.priority),
+                row.once,
+            )
 
     async def _wait(self, stop: asyncio.Event) -> None:
         # Until the next message falls due (a retry, a scheduled question) or a busy chat
@@ -196,17 +212,33 @@ class OutboundSender:
     async def _deliver(self, row: InHand) -> None:
         """Send one message and settle it: sent, retried later or given up."""
         sent = int(row.payload.get(PROGRESS, 0))
+        calling = False  # a part is on its way: if no answer comes, it may have arrived
         try:
             for part in self._parts(row)[sent:]:
-                await self.limiter.acquire(row.chat_id)
+                await self.limiter.acquire(row.chat_id, row.priority)
+                calling = True
                 async with asyncio.timeout(self.part_timeout):
                     await part()
+                calling = False
                 sent += 1
         except asyncio.CancelledError:
-            # Stopping: the part in hand may have arrived, but sending it again beats losing it.
-            await self._settle(row, sent, retry=("interrupted at shutdown", 0.0))
+            # Stopping: the part in hand may have arrived. Sending it again beats losing a
+            # notice; a message sent at most once is given up as uncertain instead.
+            if row.once and calling:
+                await self._settle(row, sent, give_up=f"{UNCERTAIN} interrupted at shutdown")
+            else:
+                await self._settle(row, sent, retry=("interrupted at shutdown", 0.0))
             raise
         except Exception as exc:
+            if row.once and calling and _may_have_arrived(exc):
+                log.warning(
+                    "outbox message %s to chat %s may or may not have arrived (%s): "
+                    "not sent again",
+                    row.id, row.chat_id, exc or type(exc).__name__,
+                )  # fmt: skip
+                reason = str(exc) or f"no answer in {self.part_timeout:g} s"
+                await self._settle(row, sent, give_up=f"{UNCERTAIN} {reason}")
+                return
             await self._failed(row, sent, exc)
             return
         await self._settle(row, sent)
@@ -281,3 +313,14 @@ class OutboundSender:
                     await outbox.mark_sent(row.id, now)
         except Exception:
             log.exception("could not record outbox message %s; it returns in %s", row.id, LEASE)
+
+
+def _may_have_arrived(exc: Exception) -> bool:
+    """Whether a part whose call failed with ``exc`` may have been shown all the same.
+
+    Telegram's answers (429, 403, 400, a server error) say it was not; no answer at all (a
+    time-out, a connection lost on the way) or a failure of Ponte's own says nothing.
+    """
+    if isinstance(exc, MaybeDelivered | TimeoutError):
+        return True
+    return not isinstance(exc, DeliveryError)

@@ -13,6 +13,7 @@ Main entry points: :class:`FakeBotApi` (the server), :class:`SimulatedUser` (``a
 from . import errors
 from .errors import ApiError
 from .faults import NGINX_502_PAGE, Fault, FaultInjector
+from .flood import FloodControl
 from .html_parse import HtmlParseError, ParsedText, parse_html, utf16_len
 from .markup import button_texts, find_button
 from .models import (
@@ -41,6 +42,7 @@ __all__ = [
     "FakeBotApi",
     "Fault",
     "FaultInjector",
+    "FloodControl",
     "HtmlParseError",
     "ParsedText",
     "ReceivedUpdate",

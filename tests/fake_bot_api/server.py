@@ -26,6 +26,7 @@ from aiohttp import web
 from . import errors
 from .errors import ApiError
 from .faults import Fault, FaultInjector
+from .flood import FloodControl
 from .methods_bot import Described, bot_methods
 from .methods_messages import MESSAGE_METHODS, Handler
 from .models import CallbackQueryRecord, CallRecord, ChatState, StoredFile, StoredMessage
@@ -78,6 +79,7 @@ class FakeBotApi:
         self.names: dict[str, str] = {}
         self.menu_buttons: dict[int | None, dict[str, Any]] = {}
         self.faults = FaultInjector()
+        self.flood: FloodControl | None = None
         self.signal = ChangeSignal()
         self.queue = UpdateQueue(self.signal)
         self.webhook = WebhookState()
@@ -316,6 +318,14 @@ class FakeBotApi:
             description=description, delay=delay, raw_body=raw_body, chat_id=chat_id,
         )  # fmt: skip
 
+    def enforce_limits(
+        self, per_second: int = 30, *, chat_burst: int = 3, chat_interval: float = 1.0
+    ) -> FloodControl:
+        """Answer 429 like Telegram beyond ``per_second`` messages overall, or beyond a
+        burst of ``chat_burst`` and then one every ``chat_interval`` seconds in one chat."""
+        self.flood = FloodControl(per_second, chat_burst, chat_interval)
+        return self.flood
+
     def set_latency(self, seconds: float, method: str | None = None) -> None:
         """Delay answers by ``seconds`` (all methods but getUpdates, or only ``method``)."""
         self.faults.set_latency(seconds, method)
@@ -389,6 +399,10 @@ class FakeBotApi:
             try:
                 if fault is not None:
                     raise fault.to_error()
+                if self.flood is not None:
+                    flooded = self.flood.check(canonical, params.get("chat_id"))
+                    if flooded is not None:
+                        raise flooded
                 result = await handler(self, params)
             except ApiError as exc:
                 error = exc

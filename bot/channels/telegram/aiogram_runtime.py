@@ -33,18 +33,21 @@ from aiogram.types import (
     TelegramObject,
     Update,
 )
+from aiohttp import ClientConnectorError
 
 from bot.channels.telegram.aiogram_webhook import WebhookReceiver
 from bot.channels.telegram.bridge import ALLOWED_UPDATES, CONCURRENT_UPDATES, TelegramBridge
 from bot.channels.telegram.runtime import WebhookConfig
 from bot.channels.telegram.transport import (
     Blocked,
+    MaybeDelivered,
     NotModified,
     Rejected,
     RetryLater,
     TelegramError,
     Transient,
 )
+from bot.sending.limits import RateLimiter
 from handlers.core import Core
 
 log = logging.getLogger(__name__)
@@ -75,7 +78,12 @@ async def _translated(call: Callable[[], Awaitable[T]]) -> T:
         if "message is not modified" in exc.message:
             raise NotModified(exc.message) from exc
         raise Rejected(exc.message) from exc
-    except (TelegramServerError, TelegramNetworkError, ClientDecodeError) as exc:
+    except TelegramNetworkError as exc:
+        # No answer: unless the connection was never made, the request may have arrived.
+        if isinstance(exc.__cause__, ClientConnectorError):
+            raise Transient(str(exc)) from exc
+        raise MaybeDelivered(str(exc)) from exc
+    except (TelegramServerError, ClientDecodeError) as exc:
         # ClientDecodeError: a proxy's HTML error page (502/504) instead of Bot API JSON.
         raise Transient(str(exc)) from exc
     except TelegramAPIError as exc:
@@ -188,10 +196,15 @@ class AiogramRuntime:
     """Ponte served by aiogram, by long polling or by webhook."""
 
     def __init__(
-        self, core: Core, token: str, api_base: str, webhook: WebhookConfig | None
+        self,
+        core: Core,
+        token: str,
+        api_base: str,
+        webhook: WebhookConfig | None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.bot = build_bot(token, api_base)
-        self.bridge = TelegramBridge(core, AiogramTransport(self.bot))
+        self.bridge = TelegramBridge(core, AiogramTransport(self.bot), limiter)
         self.dispatcher = build_dispatcher()
         self.dispatcher.include_router(build_router(self.bridge))
         self.webhook = webhook

@@ -9,27 +9,32 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from bot.channels.telegram.render import inline_keyboard, messages_for
 from bot.channels.telegram.transport import (
     Blocked,
     NotModified,
     Rejected,
+    RetryLater,
     TelegramError,
     Transport,
     reply_calls,
     with_retries,
 )
 from bot.channels.telegram.updates import ParsedUpdate, parse_update
+from bot.sending.limits import MAX_PAUSE, RateLimiter
 from handlers.core import APOLOGY, Core
 from handlers.kernel.i18n import SUPPORTED_LOCALES, translator
 from handlers.kernel.incoming import ReachabilityChanged
 from handlers.kernel.menu import BOT_DESCRIPTION, BOT_SHORT_DESCRIPTION, COMMANDS
 from handlers.kernel.ordering import KeyedLock
 from handlers.kernel.replies import Reply, Response
+from storage.outbox import Priority
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Telegram's language codes (ISO 639-1) for the locales Ponte speaks.
 TELEGRAM_LANGUAGE = {"it": "it", "en": "en", "zh_Hans": "zh"}
@@ -43,9 +48,14 @@ CONCURRENT_UPDATES = 64
 class TelegramBridge:
     """Turns updates into the core's incoming messages and the core's responses into Bot API calls."""
 
-    def __init__(self, core: Core, transport: Transport) -> None:
+    def __init__(
+        self, core: Core, transport: Transport, limiter: RateLimiter | None = None
+    ) -> None:
+        """``limiter`` paces the replies: the one the outbox sender uses too, so that both
+        keep within Telegram's limits together (replies go first). ``None``: unpaced."""
         self.core = core
         self.transport = transport
+        self.limiter = limiter
         self._ordering = KeyedLock()
         self._in_flight: set[asyncio.Task[None]] = set()
 
@@ -104,10 +114,27 @@ class TelegramBridge:
             else:
                 await self._send(parsed.chat_id, reply)
 
+    async def _paced(self, chat_id: int, call: Callable[[], Awaitable[T]]) -> T:
+        """Make one message-showing call in the limiter's turn for a reply.
+
+        A 429 holds every send for a moment (the sender's too): Telegram's flood control
+        may be bot-wide.
+        """
+        if self.limiter is None:
+            return await call()
+        await self.limiter.acquire(str(chat_id), Priority.REPLY)
+        try:
+            return await call()
+        except RetryLater as exc:
+            self.limiter.pause(min(exc.retry_after, MAX_PAUSE))
+            raise
+
     async def _send(self, chat_id: int, reply: Reply) -> None:
         for message in messages_for(reply):
             await with_retries(
-                lambda m=message: self.transport.send_message(chat_id, m.text, m.markup)  # type: ignore[misc]
+                lambda m=message: self._paced(  # type: ignore[misc]
+                    chat_id, lambda: self.transport.send_message(chat_id, m.text, m.markup)
+                )
             )
 
     async def _edit_or_send(self, chat_id: int, message_id: int, reply: Reply) -> None:
@@ -117,8 +144,11 @@ class TelegramBridge:
         ):
             try:
                 await with_retries(
-                    lambda: self.transport.edit_message(
-                        chat_id, message_id, messages[0].text, inline_keyboard(reply)
+                    lambda: self._paced(
+                        chat_id,
+                        lambda: self.transport.edit_message(
+                            chat_id, message_id, messages[0].text, inline_keyboard(reply)
+                        ),
                     )
                 )
                 return
@@ -130,12 +160,15 @@ class TelegramBridge:
 
     async def _send_document(self, chat_id: int, reply: Reply) -> None:
         for call in reply_calls(self.transport, chat_id, reply):
-            await with_retries(call)
+            await with_retries(lambda c=call: self._paced(chat_id, c))  # type: ignore[misc]
 
     async def _apologise(self, parsed: ParsedUpdate, response: Response) -> None:
         locale = response.locale or "en"
+        text = translator(locale).gettext(APOLOGY)
         await self._quietly(
-            self.transport.send_message(parsed.chat_id, translator(locale).gettext(APOLOGY), None)
+            self._paced(
+                parsed.chat_id, lambda: self.transport.send_message(parsed.chat_id, text, None)
+            )
         )
 
     async def _quietly(self, call: Any) -> None:

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 # PTB 22 recommends; without it every read of those fields warns.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
+import aiohttp
 from telegram import (
     Bot,
     BotCommand,
@@ -32,7 +33,15 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from bot.channels.telegram.bridge import ALLOWED_UPDATES, CONCURRENT_UPDATES, TelegramBridge
 from bot.channels.telegram.ptb_request import AiohttpRequest
 from bot.channels.telegram.runtime import WebhookConfig
-from bot.channels.telegram.transport import Blocked, NotModified, Rejected, RetryLater, Transient
+from bot.channels.telegram.transport import (
+    Blocked,
+    MaybeDelivered,
+    NotModified,
+    Rejected,
+    RetryLater,
+    Transient,
+)
+from bot.sending.limits import RateLimiter
 from handlers.core import Core
 
 log = logging.getLogger(__name__)
@@ -57,7 +66,14 @@ async def _translated(call: Callable[[], Awaitable[T]]) -> T:
         if "message is not modified" in exc.message.lower():
             raise NotModified(exc.message) from exc
         raise Rejected(exc.message) from exc
-    except ptb_error.NetworkError as exc:  # time-outs, 5xx, connection failures
+    except ptb_error.TimedOut as exc:  # no answer: the request may have arrived
+        raise MaybeDelivered(exc.message) from exc
+    except ptb_error.NetworkError as exc:  # 5xx answers, connection failures
+        cause = exc.__cause__
+        if isinstance(cause, aiohttp.ClientError) and not isinstance(
+            cause, aiohttp.ClientConnectorError
+        ):  # the connection broke on the way: the request may have arrived
+            raise MaybeDelivered(exc.message) from exc
         raise Transient(exc.message) from exc
     except ptb_error.TelegramError as exc:
         raise Rejected(exc.message) from exc
@@ -182,11 +198,16 @@ class PTBRuntime:
     """Ponte served by python-telegram-bot, by long polling or by webhook."""
 
     def __init__(
-        self, core: Core, token: str, api_base: str, webhook: WebhookConfig | None
+        self,
+        core: Core,
+        token: str,
+        api_base: str,
+        webhook: WebhookConfig | None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.requests = build_requests()
         self.application = build_application(token, api_base, self.requests)
-        self.bridge = TelegramBridge(core, PTBTransport(self.application))
+        self.bridge = TelegramBridge(core, PTBTransport(self.application), limiter)
         self.webhook = webhook
 
         async def to_bridge(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from bot.app import App
 from bot.channels.telegram.runtime import Runtime, webhook_config
 from bot.config import Settings
+from bot.sending.limits import RateLimiter
 
 
-def build_runtime(app: App) -> Runtime:
-    """The aiogram or python-telegram-bot runtime, for polling or webhook."""
+def build_runtime(app: App, limiter: RateLimiter | None = None) -> Runtime:
+    """The aiogram or python-telegram-bot runtime, for polling or webhook, pacing its
+    replies with ``limiter`` (see ``TelegramBridge``)."""
     settings = app.settings
     token = settings.telegram_bot_token
     if not token:
@@ -17,10 +19,10 @@ def build_runtime(app: App) -> Runtime:
     if settings.bot_framework == "ptb":
         from bot.channels.telegram.ptb_runtime import PTBRuntime
 
-        return PTBRuntime(app.core, token, settings.telegram_api_base, webhook)
+        return PTBRuntime(app.core, token, settings.telegram_api_base, webhook, limiter)
     from bot.channels.telegram.aiogram_runtime import AiogramRuntime
 
-    return AiogramRuntime(app.core, token, settings.telegram_api_base, webhook)
+    return AiogramRuntime(app.core, token, settings.telegram_api_base, webhook, limiter)
 
 
 def start_failure(settings: Settings, exc: Exception) -> str:

@@ -18,13 +18,14 @@ from bot.channels.telegram.render import caption_for, messages_for
 
 # Failures are reported with the sender's channel-neutral errors, so one policy handles every
 # channel; ``TelegramError`` is their common base under the name the Telegram code reads.
-from bot.sending.delivery import Blocked, Rejected, RetryLater, Step, Transient
+from bot.sending.delivery import Blocked, MaybeDelivered, Rejected, RetryLater, Step, Transient
 from bot.sending.delivery import DeliveryError as TelegramError
 from handlers.kernel.replies import Reply
 
 __all__ = [
     "Blocked",
     "Call",
+    "MaybeDelivered",
     "NotModified",
     "Rejected",
     "RetryLater",
