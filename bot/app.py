@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.channels.telegram.updates import CHANNEL as TELEGRAM
 from bot.clock import Clock, system_clock
 from bot.config import Settings
 from handlers.core import Core
@@ -53,6 +54,11 @@ async def build_app(settings: Settings, *, clock: Clock = system_clock) -> App:
         await engine.dispose()
         raise
     sessions = create_sessionmaker(engine)
-    core = Core(sessions, clock=clock)
+    core = Core(sessions, clock=clock, organisers=configured_organisers(settings))
     await core.load_taxonomy()
     return App(settings=settings, clock=clock, engine=engine, sessions=sessions, core=core)
+
+
+def configured_organisers(settings: Settings) -> frozenset[tuple[str, str]]:
+    """``ADMIN_IDS`` as the core knows people: Telegram user ids on the Telegram channel."""
+    return frozenset((TELEGRAM, str(user_id)) for user_id in settings.admin_ids)

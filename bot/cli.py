@@ -16,6 +16,7 @@ from bot.channels.telegram.runtime import StartFailed
 from bot.clock import system_clock, travelling_clock
 from bot.config import ConfigError, Settings, load_settings
 from bot.events.commands import add_events_parser, offer_demo, run_events
+from bot.organiser.commands import add_organiser_parsers
 from storage import migrate
 from storage.db import create_engine
 
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.add_parser("upgrade", help="apply pending migrations")
     db_commands.add_parser("current", help="show the database's migration revision")
     add_events_parser(commands)
+    add_organiser_parsers(commands)
     return parser
 
 
@@ -82,8 +84,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ponte: {exc}", file=sys.stderr)
         return 2
     command = args.command or "run"
-    quiet = command in ("console", "events") or (
-        command == "run" and not settings.telegram_bot_token
+    run = getattr(args, "run", None)  # a subcommand that brings its own coroutine
+    quiet = (
+        command in ("console", "events")
+        or run is not None
+        or (command == "run" and not settings.telegram_bot_token)
     )
     logging.basicConfig(
         level=logging.WARNING if quiet else settings.log_level.upper(),
@@ -95,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_db(settings, args.db_command))
         if command == "events":
             return asyncio.run(run_events(settings, args))
+        if run is not None:
+            return int(asyncio.run(run(settings, args)))
         if command == "console" or not settings.telegram_bot_token:
             if command != "console":
                 args = build_parser().parse_args(["console"])

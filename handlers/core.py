@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.kernel.context import AreaOption, Turn
+from handlers.kernel.context import AreaOption, OrganiserIds, Turn
 from handlers.kernel.flow_router import (
     STALE_BUTTON,
     After,
@@ -52,6 +52,7 @@ from handlers.matchmaking import (
     reminders,
     requests,
 )
+from handlers.organiser import admins, exports, rights, stats
 from handlers.participant import language, privacy, profile, registration
 from storage.db import is_transient_conflict, transaction_gate
 from storage.repositories import ParticipantRepository, TaxonomyRepository
@@ -77,6 +78,10 @@ def default_routers() -> list[FlowRouter]:
         reminders.setup(),
         events.setup(),
         erasure.setup(),
+        rights.setup(),
+        stats.setup(),
+        exports.setup(),
+        admins.setup(),
     ]
 
 
@@ -93,9 +98,12 @@ class Core:
         *,
         clock: Callable[[], datetime],
         routers: Sequence[FlowRouter] | None = None,
+        organisers: OrganiserIds = frozenset(),
     ) -> None:
         self.sessions = sessions
         self.clock = clock
+        self.organisers = organisers
+        """Organisers named by the configuration, as ``(channel, user id)`` pairs."""
         self.areas: tuple[AreaOption, ...] = ()
         self._ordering = KeyedLock()
         self._gate = transaction_gate(sessions)
@@ -210,6 +218,8 @@ class Core:
         for router in self.routers:
             for hook in router.after_commit_hooks:
                 hook(turn)
+        for work in turn.deferred:
+            await work()
         return turn.response
 
     async def _open(self, session: AsyncSession, sender: Sender) -> Turn:
@@ -234,6 +244,7 @@ class Core:
             now=now,
             flows=self,
             created=created,
+            organisers=self.organisers,
         )
 
     async def _dispatch(self, turn: Turn, incoming: Incoming) -> None:
@@ -266,9 +277,7 @@ class Core:
     async def _command(self, turn: Turn, name: str, args: str) -> None:
         route = self._commands.get(name)
         if route is None:
-            turn.say(fmt(turn.t.gettext("I don't know the command /{name}."), name=name[:40]))
-            turn.say(help_text(turn))
-            await self._ask_again(turn)
+            await self._unknown_command(turn, name)
             return
         if route.registered:
             if not turn.registered:
@@ -278,7 +287,16 @@ class Core:
             flow = self._flow(turn)
             if flow is not None and flow.ended_by_commands:
                 turn.go("idle")
-        await self._after(turn, await route.handler(turn, args))
+        outcome = await route.handler(turn, args)
+        if outcome is After.DECLINED:  # not for this user (an organiser's command): as if unknown
+            await self._unknown_command(turn, name)
+            return
+        await self._after(turn, outcome)
+
+    async def _unknown_command(self, turn: Turn, name: str) -> None:
+        turn.say(fmt(turn.t.gettext("I don't know the command /{name}."), name=name[:40]))
+        turn.say(help_text(turn))
+        await self._ask_again(turn)
 
     async def _help(self, turn: Turn, _args: str) -> After:
         turn.say(help_text(turn))
@@ -306,7 +324,9 @@ class Core:
             ):
                 await self._stale(turn)
             else:
-                await self._after(turn, await route.handler(turn, value))
+                outcome = await route.handler(turn, value)
+                # DECLINED: not this user's button after all (an organiser's): as if unknown.
+                await self._after(turn, After.STALE if outcome is After.DECLINED else outcome)
             return
         flow = self._flow(turn)
         if flow is None or flow.button is None:

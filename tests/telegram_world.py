@@ -63,7 +63,12 @@ class World:
 
 @asynccontextmanager
 async def running_bot(
-    framework: str, database_url: str, *, webhook: bool = False, secret: str | None = "s3cret-token"
+    framework: str,
+    database_url: str,
+    *,
+    webhook: bool = False,
+    secret: str | None = "s3cret-token",
+    admin_ids: tuple[int, ...] = (),
 ) -> AsyncIterator[World]:
     """Start the fake server and Ponte on ``framework``; stop both afterwards."""
     async with FakeBotApi() as api:
@@ -81,6 +86,7 @@ async def running_bot(
             telegram_bot_token=api.token,
             telegram_api_base=api.base_url,
             bot_framework=framework,
+            admin_ids=admin_ids,
             **extra,
         )
         app = await build_app(settings, clock=Clock(ticking=True))

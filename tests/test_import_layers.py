@@ -95,8 +95,14 @@ def test_layers_only_import_downwards() -> None:
 
 
 def test_handler_packages_only_import_downwards() -> None:
-    """kernel ← participant ← matchmaking ← core: each package uses only those before it."""
-    order = ["handlers.kernel", "handlers.participant", "handlers.matchmaking", "handlers.core"]
+    """kernel ← participant ← matchmaking ← organiser ← core: each uses only those before it."""
+    order = [
+        "handlers.kernel",
+        "handlers.participant",
+        "handlers.matchmaking",
+        "handlers.organiser",
+        "handlers.core",
+    ]
 
     def rank(module: str) -> int | None:
         return next(

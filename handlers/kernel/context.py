@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -18,6 +19,10 @@ Rows = tuple[tuple[Button, ...], ...]
 START_PAYLOAD = "start_payload"
 LASTING_KEYS = (START_PAYLOAD,)
 """Scratch data kept across flows: a deep link's payload waits for registration to finish."""
+
+OrganiserIds = Collection[tuple[str, str]]
+"""Organisers named by the configuration (``ADMIN_IDS``), as ``(channel, user id)`` pairs
+(the application passes the core a frozenset)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +73,11 @@ class Turn:
     schedule_changed: bool = False
     """Set when the turn changed what is due later (a meeting's reminders)."""
     profiles_changed: bool = False
+    deferred: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    """Work the core runs once the transaction committed (see :meth:`defer`)."""
+    organisers: OrganiserIds = frozenset()
+    """Organisers named by the configuration; :mod:`handlers.organiser.rights` also asks the
+    database for those added later."""
 
     @property
     def t(self) -> Translator:
@@ -95,6 +105,15 @@ class Turn:
                 document=document,
             )
         )
+
+    def defer(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Run ``work`` after the transaction committed, still before the answer goes out.
+
+        For slow work that needs no database (drawing a chart): done inside the transaction
+        it would hold the database, and on SQLite every other user's update with it. It may
+        add replies with :meth:`say`; it must not touch ``session``.
+        """
+        self.deferred.append(work)
 
     def notice(self, text: str) -> None:
         """A short note for the channel to flash to a button presser."""

@@ -30,7 +30,8 @@ class After(Enum):
     STALE = "stale"
     """The button no longer applies here: say so and repeat the question."""
     DECLINED = "declined"
-    """Not for this handler after all: the core answers as if there were none."""
+    """Not for this handler after all: the core answers as if there were none (a command
+    handler declining is answered as an unknown command, a button's as a stale button)."""
 
 
 STALE_BUTTON = N_("That button is from an earlier message and no longer works.")

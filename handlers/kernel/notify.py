@@ -29,6 +29,8 @@ def reply_to_payload(reply: Reply) -> dict[str, Any]:
             "mime_type": reply.document.mime_type,
             "content": base64.b64encode(reply.document.content).decode("ascii"),
         }
+        if reply.document.photo:
+            payload["document"]["photo"] = True
     return payload
 
 
@@ -44,6 +46,7 @@ def payload_to_reply(payload: dict[str, Any]) -> Reply:
             filename=stored["filename"],
             content=base64.b64decode(stored["content"]),
             mime_type=stored["mime_type"],
+            photo=bool(stored.get("photo", False)),
         )
     return Reply(text=payload["text"], buttons=buttons, document=document)
 

@@ -22,12 +22,17 @@ class Button:
 
 @dataclass(frozen=True, slots=True)
 class Document:
-    """A file to send, such as the ``/mydata`` export."""
+    """A file to send, such as the ``/mydata`` export.
+
+    ``photo``: the file is a picture to show in the chat (a chart): channels that can show
+    pictures do (Telegram's ``sendPhoto``), the others handle it as any document.
+    """
 
     filename: str
     content: bytes
     mime_type: str
     caption: str = ""
+    photo: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,9 @@ Handler = Callable[["FakeBotApi", Params], Awaitable[Any]]
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+MAX_PHOTO_SIDES = 10_000
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CHAT_ACTIONS = frozenset(
     {
         "typing", "upload_photo", "record_video", "upload_video", "record_voice",
@@ -168,6 +171,52 @@ async def send_document(api: FakeBotApi, p: Params) -> dict[str, Any]:
     return api.message_dict(chat, message)
 
 
+async def send_photo(api: FakeBotApi, p: Params) -> dict[str, Any]:
+    """sendPhoto: an uploaded PNG or JPEG (checked like Telegram: an image, at most 10 MB,
+    width and height adding up to at most 10,000 pixels), or a known file_id."""
+    chat_id = _chat_id(p)
+    photo = p.get_file("photo")
+    if photo is None:
+        raise bad_request(errors.NO_PHOTO)
+    raw_caption, caption = _caption(p)
+    markup = load_markup(p.get_json("reply_markup"))
+    chat = _resolve(api, chat_id)
+    _check_reply_target(chat, p)
+    _check_can_send(chat)
+    if isinstance(photo, UploadedFile):
+        if len(photo.data) > MAX_PHOTO_BYTES:
+            raise ApiError(413, errors.ENTITY_TOO_LARGE)
+        size = image_size(photo.data)
+        if size is None:
+            raise bad_request(errors.IMAGE_PROCESS_FAILED)
+        if sum(size) > MAX_PHOTO_SIDES:
+            raise bad_request(errors.PHOTO_INVALID_DIMENSIONS)
+        mime = "image/png" if photo.data.startswith(PNG_SIGNATURE) else "image/jpeg"
+        file = api.new_file(photo.data, kind="photos", mime_type=mime)
+    else:
+        file, size = _document_file(api, photo), (0, 0)
+    message = chat.add(
+        from_bot=True,
+        photo=file,
+        photo_size=size,
+        caption=caption.text or None,
+        caption_html=raw_caption,
+        caption_entities=caption.entities,
+        parse_mode=p.get_str("parse_mode"),
+        **_apply_markup(chat, markup),
+    )
+    return api.message_dict(chat, message)
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height of a PNG, ``(0, 0)`` for a JPEG; ``None`` when it is neither."""
+    if data.startswith(PNG_SIGNATURE) and data[12:16] == b"IHDR":
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data.startswith(b"\xff\xd8"):
+        return (0, 0)
+    return None
+
+
 def _document_file(api: FakeBotApi, document: UploadedFile | str) -> StoredFile:
     if isinstance(document, UploadedFile):
         if len(document.data) > MAX_UPLOAD_BYTES:
@@ -309,6 +358,7 @@ async def get_chat(api: FakeBotApi, p: Params) -> dict[str, Any]:
 MESSAGE_METHODS: dict[str, Handler] = {
     "sendMessage": send_message,
     "sendDocument": send_document,
+    "sendPhoto": send_photo,
     "editMessageText": edit_message_text,
     "editMessageCaption": edit_message_caption,
     "editMessageReplyMarkup": edit_message_reply_markup,

@@ -72,6 +72,8 @@ class StoredMessage:
     reply_markup: dict[str, Any] | None = None
     keyboard: dict[str, Any] | None = None
     document: StoredFile | None = None
+    photo: StoredFile | None = None
+    photo_size: tuple[int, int] = (0, 0)
     extra: dict[str, Any] = field(default_factory=dict)
     edit_date: int | None = None
     deleted: bool = False
@@ -82,6 +84,8 @@ class StoredMessage:
         """``text``, ``document``, or the first extra content field (``contact``, ``photo``...)."""
         if self.document is not None:
             return "document"
+        if self.photo is not None:
+            return "photo"
         if self.text is not None:
             return "text"
         return next(iter(self.extra), "unknown")
@@ -121,6 +125,17 @@ class StoredMessage:
                 result["entities"] = self.entities
         if self.document is not None:
             result["document"] = self.document.as_document()
+        if self.photo is not None:
+            width, height = self.photo_size
+            result["photo"] = [
+                {
+                    "file_id": self.photo.file_id,
+                    "file_unique_id": self.photo.file_unique_id,
+                    "file_size": self.photo.size,
+                    "width": width,
+                    "height": height,
+                }
+            ]
         if self.caption:
             result["caption"] = self.caption
             if self.caption_entities:
@@ -165,6 +180,11 @@ class ChatState:
     def documents(self) -> list[StoredFile]:
         """Documents the bot sent in this chat (deleted messages included)."""
         return [m.document for m in self.history if m.from_bot and m.document is not None]
+
+    @property
+    def photos(self) -> list[StoredFile]:
+        """Photos the bot sent in this chat (deleted messages included)."""
+        return [m.photo for m in self.history if m.from_bot and m.photo is not None]
 
     @property
     def keyboard_buttons(self) -> list[str]:

@@ -146,6 +146,14 @@ class SimulatedUser:
             raise ButtonNotFoundError(
                 f"button {label_or_data!r} on message {target.message_id} has no callback_data"
             )
+        return self.press_data(str(button["callback_data"]), target)
+
+    def press_data(self, data: str, target: StoredMessage | None = None) -> CallbackQueryRecord:
+        """A press carrying any callback data (a modified client can forge it) on ``target``,
+        by default the bot's latest message; queues a callback_query update."""
+        target = target or self.last_message
+        if target is None:
+            raise ButtonNotFoundError("the bot has sent no message to press a button on")
         query_id = self.api.new_callback_query_id()
         update = self._push(
             {
@@ -154,7 +162,7 @@ class SimulatedUser:
                     "from": self.user_dict,
                     "message": target.to_dict(self.api.bot_user, self.chat.chat),
                     "chat_instance": str(-(abs(self.id) * 7919 + 104729)),
-                    "data": button["callback_data"],
+                    "data": data,
                 }
             }
         )
@@ -163,7 +171,7 @@ class SimulatedUser:
             user_id=self.id,
             chat_id=self.id,
             message_id=target.message_id,
-            data=button["callback_data"],
+            data=data,
             update_id=update["update_id"],
         )
         self.api.callback_queries[query_id] = record

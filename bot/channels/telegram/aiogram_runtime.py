@@ -144,6 +144,12 @@ class AiogramTransport:
         document = BufferedInputFile(content, filename=filename)
         await _translated(lambda: self.bot.send_document(chat_id, document, caption=caption))
 
+    async def send_photo(
+        self, chat_id: int, filename: str, content: bytes, caption: str | None
+    ) -> None:
+        photo = BufferedInputFile(content, filename=filename)
+        await _translated(lambda: self.bot.send_photo(chat_id, photo, caption=caption))
+
     async def set_commands(
         self, commands: list[tuple[str, str]], language_code: str | None, chat_id: int | None
     ) -> None:

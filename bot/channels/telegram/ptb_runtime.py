@@ -136,6 +136,12 @@ class PTBTransport:
         document = InputFile(content, filename=filename)
         await _translated(lambda: self.bot.send_document(chat_id, document, caption=caption))
 
+    async def send_photo(
+        self, chat_id: int, filename: str, content: bytes, caption: str | None
+    ) -> None:
+        photo = InputFile(content, filename=filename)
+        await _translated(lambda: self.bot.send_photo(chat_id, photo, caption=caption))
+
     async def set_commands(
         self, commands: list[tuple[str, str]], language_code: str | None, chat_id: int | None
     ) -> None:

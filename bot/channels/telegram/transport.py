@@ -75,6 +75,12 @@ class Transport(Protocol):
         """``sendDocument`` with an uploaded file and an HTML caption."""
         ...
 
+    async def send_photo(
+        self, chat_id: int, filename: str, content: bytes, caption: str | None
+    ) -> None:
+        """``sendPhoto`` with an uploaded picture and an HTML caption."""
+        ...
+
     async def set_commands(
         self, commands: list[tuple[str, str]], language_code: str | None, chat_id: int | None
     ) -> None:
@@ -135,9 +141,6 @@ def reply_calls(transport: Transport, chat_id: int, reply: Reply) -> list[Call]:
             for m in messages_for(reply)
         ]
     if document is not None:
-        calls.append(
-            functools.partial(
-                transport.send_document, chat_id, document.filename, document.content, caption
-            )
-        )
+        send = transport.send_photo if document.photo else transport.send_document
+        calls.append(functools.partial(send, chat_id, document.filename, document.content, caption))
     return calls

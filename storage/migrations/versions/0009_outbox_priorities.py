@@ -1,7 +1,7 @@
 """outbox priorities, deadlines, at-most-once messages and explicit leases
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-10 09:00:00.000000
 
 Every message the bot sends outside a direct reply goes through the outbox, from a partner's
@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

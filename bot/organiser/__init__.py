@@ -1,0 +1,1 @@
+"""Organiser commands on the command line: ``ponte stats``, ``ponte export``, ``ponte admins``."""
