@@ -52,7 +52,7 @@ from handlers.matchmaking import (
     reminders,
     requests,
 )
-from handlers.organiser import admins, exports, rights, stats
+from handlers.organiser import admins, broadcast, exports, rights, stats
 from handlers.participant import language, privacy, profile, registration
 from storage.db import is_transient_conflict, transaction_gate
 from storage.repositories import ParticipantRepository, TaxonomyRepository
@@ -82,6 +82,7 @@ def default_routers() -> list[FlowRouter]:
         stats.setup(),
         exports.setup(),
         admins.setup(),
+        broadcast.setup(),
     ]
 
 
