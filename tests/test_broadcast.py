@@ -3,13 +3,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.app import App
-from handlers.organiser import broadcast as broadcast_module
-from storage.broadcast_models import Broadcast, BroadcastDelivery
 from storage.event_models import OutboxMessage
-from storage.outbox import OutboxRepository
 from tests.chat import Chat
 from tests.events_support import Clock
 from tests.organiser_support import CODE, ORGANISER, organiser_core, seed
