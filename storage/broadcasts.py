@@ -220,9 +220,9 @@ class BroadcastRepository:
         payloads: dict[str, dict[str, Any]],
         fallback: dict[str, Any],
         now: datetime,
-        size: int = CHUNK,
+        size: int | None = None,
     ) -> int:
-        """Queue up to ``size`` waiting deliveries: each recipient's payload by locale
+        """Queue up to ``size`` (:data:`CHUNK`) waiting deliveries: each recipient's payload by locale
         (``fallback`` for other locales). Returns how many deliveries were settled here
         (queued or skipped); 0 when none was waiting.
 
@@ -239,7 +239,7 @@ class BroadcastRepository:
                     BroadcastDelivery.state == WAITING,
                 )
                 .order_by(BroadcastDelivery.id)
-                .limit(size)
+                .limit(CHUNK if size is None else size)
                 .with_for_update(of=BroadcastDelivery)
             )
         ).all()

@@ -29,6 +29,7 @@ from handlers.kernel.replies import Button, Reply
 from handlers.organiser import segments
 from handlers.organiser.broadcast_texts import payloads, problem_text, problems, progress_text
 from handlers.organiser.rights import is_organiser, organisers_only
+from handlers.organiser.telegram_html import MAX_LENGTH, shown_length
 from handlers.participant.countries import country_name
 from handlers.participant.form import ORG_TYPES
 from storage.broadcast_models import DRAFT, SENDING, Broadcast
@@ -186,8 +187,7 @@ async def _show_segment(turn: Turn, spec: segments.Spec, *, edit: bool = False) 
         count = await BroadcastRepository(turn.session).count(segment, turn.now)
     lines = [
         bold(escape(t.gettext("New announcement: who receives it?"))),
-        fmt(t.gettext("Recipients: {who}"), who="")
-        + await segments.describe(turn.session, spec, t),
+        t.gettext("Recipients: {who}").format(who=await segments.describe(turn.session, spec, t)),
         fmt(t.ngettext("{n} participant", "{n} participants", count), n=t.number(count)),
         t.gettext("Add a condition, or go on to write the text."),
     ]
@@ -279,22 +279,27 @@ async def _preview(turn: Turn, spec: segments.Spec, texts: dict[str, str], writi
     if count is None:
         return
     wrong = problems(texts)
-    for code in SUPPORTED_LOCALES:
-        if code not in texts:
-            continue
-        heading = fmt(t.gettext("Preview in {language}:"), language=t.language_name(code))
-        if code in wrong:
-            turn.say(heading + "\n⚠️ " + problem_text(wrong[code], t))
-        else:
-            turn.say(heading)
-            turn.say(texts[code])  # exactly as its readers will see it
+    # The text just written, as its readers will see it (one message with its heading when
+    # both fit): a turn answers with two messages, within Telegram's burst for one chat.
+    heading = fmt(t.gettext("Preview in {language}:"), language=t.language_name(writing))
+    if writing in wrong:
+        turn.say(heading + "\n⚠️ " + problem_text(wrong[writing], t))
+    elif shown_length(texts[writing]) + len(heading) + 2 <= MAX_LENGTH:
+        turn.say(heading + "\n\n" + texts[writing])
+    else:
+        turn.say(texts[writing])
     draft = await _draft(turn, repo, spec, texts)
     lines = [
         bold(escape(t.gettext("Check the announcement"))),
-        fmt(t.gettext("Recipients: {who}"), who="") + await segments.describe(turn.session, spec, t),
+        t.gettext("Recipients: {who}").format(who=await segments.describe(turn.session, spec, t)),
         fmt(t.ngettext("{n} participant", "{n} participants", count), n=t.number(count)),
         fmt(t.gettext("Languages: {languages}"), languages=", ".join(t.language_name(c) for c in SUPPORTED_LOCALES if c in texts)),
     ]  # fmt: skip
+    lines += [
+        "⚠️ " + fmt(t.gettext("{language}: to correct"), language=t.language_name(code))
+        for code in SUPPORTED_LOCALES
+        if code in wrong and code != writing
+    ]
     rows = list(_language_rows(turn, texts, writing))
     if wrong:
         lines.append(
