@@ -8,8 +8,10 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from bot.sending.sender import LEASE, OutboundSender
+from handlers.organiser.broadcast_texts import payloads
 from storage.broadcast_models import Broadcast
 from storage.broadcasts import BroadcastRepository, Segment
 from tests.broadcast_support import add_recipients
@@ -44,8 +46,6 @@ async def report_of(world: World, broadcast_id: int):  # type: ignore[no-untyped
 
 
 async def latest_broadcast(world: World) -> int:
-    from sqlalchemy import func, select
-
     async with world.app.sessions() as session:
         value = await session.scalar(select(func.max(Broadcast.id)))
         assert value is not None
@@ -188,8 +188,6 @@ async def test_a_crash_in_the_middle_resumes_with_nobody_served_twice(
             repo = BroadcastRepository(session)
             broadcast = await repo.draft(None, TEXTS, {"event": CODE}, clock())
             await repo.start(broadcast, Segment(event_id=event_id), clock())
-            from handlers.organiser.broadcast_texts import payloads
-
             by_locale, fallback = payloads(TEXTS)
             await repo.queue_chunk(broadcast, by_locale, fallback, clock())  # 40 of 200
             broadcast_id = broadcast.id
@@ -230,3 +228,49 @@ async def test_a_crash_in_the_middle_resumes_with_nobody_served_twice(
 
 async def _nothing(*_args: object, **_kwargs: object) -> None:
     return None
+
+
+async def test_a_reply_and_a_reminder_overtake_the_broadcast_backlog(
+    framework: str, tmp_path: Path
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bc.db'}"
+    async with running_bot(framework, url) as world:
+        api = world.api
+        event_id = await make_event(world.app.sessions, code=CODE)
+        people = await add_recipients(world.app.sessions, 150, event_id=event_id)
+        for uid in people:
+            api.user(uid, f"R{uid}")
+        async with world.app.sessions() as session, session.begin():
+            repo = BroadcastRepository(session)
+            broadcast = await repo.draft(None, TEXTS, {}, world.app.clock())
+            await repo.start(broadcast, Segment(event_id=event_id), world.app.clock())
+            by_locale, fallback = payloads(TEXTS)
+            await repo.queue_chunk(broadcast, by_locale, fallback, world.app.clock())
+        world.app.core.outbox_ready.set()
+
+        def broadcast_sent() -> int:
+            return sum(len(api.chat(uid).bot_messages) for uid in people)
+
+        await world.until(lambda: broadcast_sent() >= 20, "the broadcast under way", 30)
+        reader, writer = list(people)[-1], api.user(4242, "Walter")
+        async with world.app.sessions() as session, session.begin():
+            from sqlalchemy import select
+
+            from storage.models import Participant
+            from storage.outbox import OutboxRepository, Priority
+
+            person = await session.scalar(
+                select(Participant).where(Participant.chat_id == str(reader))
+            )
+            assert person is not None
+            OutboxRepository(session).queue(
+                person, {"text": "Reminder: your meeting starts in 15 minutes.", "buttons": []},
+                world.app.clock(), priority=Priority.REMINDER, once=True,
+            )  # fmt: skip
+        world.app.core.outbox_ready.set()
+        writer.send_command("/help")
+        await world.until(lambda: api.chat(4242).bot_messages, "the reply", 10)
+        await world.until(lambda: len(api.chat(reader).bot_messages) >= 1, "the reminder", 10)
+        at_reply = broadcast_sent()
+        assert at_reply < 150 - 25  # more than a second of broadcast still to go
+        assert (api.chat(reader).bot_messages[0].text or "").startswith("Reminder")
