@@ -10,12 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.channels.telegram.updates import CHANNEL as TELEGRAM
 from bot.clock import Clock, system_clock
 from bot.config import Settings
-from handlers.core import Core
+from handlers.core import Core, default_routers
 from storage import migrate
 from storage.db import create_engine, create_sessionmaker
 from storage.taxonomy import read_taxonomy, sync_taxonomy
 
 log = logging.getLogger(__name__)
+
+REMINDER_SHARE = 0.8
+"""The part of the sending rate that a burst of reminders may take."""
 
 
 @dataclass
@@ -54,7 +57,14 @@ async def build_app(settings: Settings, *, clock: Clock = system_clock) -> App:
         await engine.dispose()
         raise
     sessions = create_sessionmaker(engine)
-    core = Core(sessions, clock=clock, organisers=configured_organisers(settings))
+    # Bursts of reminders are spread to four fifths of the sending rate (20 of 25 a second).
+    core = Core(
+        sessions,
+        clock=clock,
+        routers=default_routers(reminder_rate=settings.sending_rate * REMINDER_SHARE),
+        privacy_terms=settings.privacy_terms,
+        organisers=configured_organisers(settings),
+    )
     await core.load_taxonomy()
     return App(settings=settings, clock=clock, engine=engine, sessions=sessions, core=core)
 

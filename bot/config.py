@@ -11,10 +11,20 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from handlers.kernel.terms import DEMO_PRIVACY_TERMS, PrivacyTerms
 from storage.db import DEFAULT_DATABASE_URL
 from storage.taxonomy import DEFAULT_TAXONOMY_FILE
 
 TELEGRAM_API_HOST = "api.telegram.org"
+# A bot token as @BotFather gives it: the bot's id, ':', then its secret (35 characters from
+# Telegram; any length is accepted, for local and test Bot API servers).
+BOT_TOKEN = re.compile(r"[0-9]+:[A-Za-z0-9_-]+")
+QUOTES = "\"'`‘’“”"
+TOKEN_HELP = (
+    "a bot token looks like 123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11 (the bot's number, "
+    "':', then letters, digits, '_' and '-'); copy it from @BotFather in Telegram "
+    "(/mybots, your bot, API Token)"
+)
 # setWebhook's rules for secret_token and for the URL Telegram itself will post to.
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 TELEGRAM_WEBHOOK_PORTS = (443, 80, 88, 8443)
@@ -47,6 +57,19 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO")
     outbound_rate: Annotated[int, Field(ge=1)] | None = None
     paid_broadcast: bool = False
+    # The privacy notice's data controller and retention period (GDPR art. 13, PIPL art. 17).
+    privacy_controller_name: str = Field(default=DEMO_PRIVACY_TERMS.controller)
+    privacy_controller_contact: str = Field(default=DEMO_PRIVACY_TERMS.contact)
+    privacy_retention_days: int = Field(default=DEMO_PRIVACY_TERMS.retention_days, ge=1, le=3650)
+
+    @property
+    def privacy_terms(self) -> PrivacyTerms:
+        """What the privacy notice states about the controller and retention."""
+        return PrivacyTerms(
+            controller=self.privacy_controller_name,
+            contact=self.privacy_controller_contact,
+            retention_days=self.privacy_retention_days,
+        )
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -59,10 +82,25 @@ class Settings(BaseSettings):
                 raise ValueError("must be comma-separated numeric Telegram user ids") from exc
         return value
 
+    @field_validator("privacy_controller_name", "privacy_controller_contact")
+    @classmethod
+    def _trimmed(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty: the privacy notice shows it to every user")
+        return value.strip()
+
     @field_validator("telegram_bot_token", "bot_username", "webhook_url", "webhook_secret")
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _looks_like_a_token(cls, value: str | None) -> str | None:
+        problem = token_problem(value) if value is not None else None
+        if problem:
+            raise PydanticCustomError("bot_token", f"{problem}: {TOKEN_HELP}")
+        return value
 
     @field_validator("webhook_listen")
     @classmethod
@@ -115,6 +153,25 @@ class Settings(BaseSettings):
             if problems:
                 raise PydanticCustomError("webhook", "; ".join(problems))
         return self
+
+
+def token_problem(token: str) -> str | None:
+    """What is wrong with the form of a bot token (never quoting it: it is a secret), or
+    ``None`` for one that Telegram may accept. Spaces around it are stripped before."""
+    bot_id, colon, secret = token.partition(":")
+    if token and (token[0] in QUOTES or token[-1] in QUOTES):
+        return "it is in quotes: remove them"
+    if any(ch.isspace() for ch in token):
+        return "it has a space or a line break inside"
+    if not colon:
+        return "it has no ':'"
+    if not (bot_id.isascii() and bot_id.isdigit()):
+        return "it must start with the bot's number before the ':'"
+    if not secret:
+        return "it has nothing after the ':'"
+    if not BOT_TOKEN.fullmatch(token):
+        return "after the ':' it may hold only letters A-Z and a-z, digits, '_' and '-'"
+    return None
 
 
 def webhook_problems(url: str, secret: str | None, api_base: str) -> list[str]:

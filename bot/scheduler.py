@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -39,9 +39,10 @@ REMINDER_PREFIX = "ponte-reminder-"
 RELOAD_DEBOUNCE = 0.2  # seconds: one reload for a burst of changed meetings
 
 
-def reminder_job_id(reminder_id: int) -> str:
-    """The stable APScheduler job id of a reminder."""
-    return f"{REMINDER_PREFIX}{reminder_id}"
+def reminder_job_id(second: datetime) -> str:
+    """The stable APScheduler job id of the reminders planned for one second (by Ponte's
+    clock): one job and one transaction per second of a burst, not one per reminder."""
+    return f"{REMINDER_PREFIX}{second.astimezone(UTC):%Y%m%dT%H%M%S}"
 
 
 @dataclass
@@ -51,7 +52,7 @@ class Scheduling:
     app: App
     scheduler: AsyncIOScheduler
     horizon: timedelta = HORIZON
-    _running: set[asyncio.Task[None]] = field(default_factory=set)
+    _running: set[str] = field(default_factory=set)
     _watcher: asyncio.Task[None] | None = None
 
     async def sweep(self) -> None:
@@ -85,7 +86,11 @@ class Scheduling:
         except Exception:
             log.exception("could not read the reminders; trying again at the next sweep")
             return 0
-        wanted = {reminder_job_id(d.id): d for d in due}
+        wanted: dict[str, tuple[datetime, list[int]]] = {}
+        for reminder in due:
+            second = reminder.send_at.replace(microsecond=0)
+            job_id = reminder_job_id(second)
+            wanted.setdefault(job_id, (second, []))[1].append(reminder.id)
         changes = 0
         for job in self.scheduler.get_jobs():
             if job.id.startswith(REMINDER_PREFIX) and job.id not in wanted:
@@ -93,16 +98,23 @@ class Scheduling:
                     job.remove()
                 changes += 1
         wall = system_clock()
-        for job_id, reminder in wanted.items():
-            run_at = wall + max(reminder.send_at - now, timedelta(0))
+        for job_id, (second, ids) in wanted.items():
+            if job_id in self._running:
+                continue  # what it has not claimed yet is loaded again once it is done
+            run_at = wall + max(second - now, timedelta(0))
             current: Job | None = self.scheduler.get_job(job_id)
-            if current is not None and _same_time(current.next_run_time, run_at):
+            if (
+                current is not None
+                and list(current.args) == [job_id, ids]
+                and _same_time(current.next_run_time, run_at)
+            ):
                 continue
             self.scheduler.add_job(
                 self._fire,
                 DateTrigger(run_date=run_at),
-                args=[reminder.id],
+                args=[job_id, ids],
                 id=job_id,
+                name=job_id,
                 replace_existing=True,
                 misfire_grace_time=None,  # late (a busy loop) is better than never
                 coalesce=True,
@@ -110,18 +122,15 @@ class Scheduling:
             changes += 1
         return changes
 
-    async def _fire(self, reminder_id: int) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._running.add(task)
+    async def _fire(self, job_id: str, reminder_ids: list[int]) -> None:
+        self._running.add(job_id)
         try:
-            await self.app.core.run_timed(REMINDER_JOB, reminder_id)
+            await self.app.core.run_timed(REMINDER_JOB, reminder_ids)
         except Exception:
-            # Still pending in the database: the next sweep schedules it again.
-            log.exception("reminder %s could not be sent; it is tried again", reminder_id)
+            # Still pending in the database: the next sweep schedules them again.
+            log.exception("reminders %s could not be sent; they are tried again", reminder_ids)
         finally:
-            if task is not None:
-                self._running.discard(task)
+            self._running.discard(job_id)
 
     async def watch(self) -> None:
         """Reload whenever a turn changed what is due (a meeting moved or was cancelled)."""
@@ -158,15 +167,12 @@ class Scheduling:
             self.scheduler.shutdown(wait=False)
 
 
-async def send_due(core: Core) -> int:
-    """Send, one after another, every reminder due by the core's clock; returns how many
-    were queued. For channels without a running scheduler (the console, between two lines)."""
+async def send_due(core: Core) -> bool:
+    """Send every reminder due by the core's clock, in one transaction; whether anything was
+    queued. For channels without a running scheduler (the console, between two lines)."""
     async with transaction_gate(core.sessions), core.sessions() as session, session.begin():
         due = await ReminderRepository(session).due_within(core.clock(), timedelta(0))
-    queued = 0
-    for reminder in due:
-        queued += await core.run_timed(REMINDER_JOB, reminder.id)
-    return queued
+    return bool(due) and await core.run_timed(REMINDER_JOB, [d.id for d in due])
 
 
 def _same_time(scheduled: datetime | None, wanted: datetime) -> bool:

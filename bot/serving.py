@@ -75,13 +75,15 @@ async def start(app: App) -> Serving:
     # One limiter for everything Ponte sends on Telegram: the runtime's direct replies go
     # first, then the outbox by priority, all within one rate (OUTBOUND_RATE).
     limiter = limiter_for(TelegramChannel.limits, app.settings.sending_rate)
-    runtime = build_runtime(app, limiter)
+    runtime: Runtime | None = None
     try:
+        runtime = build_runtime(app, limiter)  # a framework may refuse the token's form here
         await runtime.start()
     except Exception as exc:
         log.debug("start-up failed", exc_info=True)
-        with contextlib.suppress(Exception):
-            await runtime.close()
+        if runtime is not None:
+            with contextlib.suppress(Exception):
+                await runtime.close()
         raise StartFailed(start_failure(app.settings, exc)) from exc
     mode = "webhook" if app.settings.webhook_url else "long polling"
     log.info("Ponte is serving Telegram with %s by %s", app.settings.bot_framework, mode)

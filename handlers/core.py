@@ -43,18 +43,23 @@ from handlers.kernel.markup import fmt
 from handlers.kernel.menu import help_text
 from handlers.kernel.ordering import KeyedLock
 from handlers.kernel.replies import Reply, Response, split_payload
+from handlers.kernel.terms import DEMO_PRIVACY_TERMS, PrivacyTerms
+from handlers.kernel.validation import clean_text
 from handlers.matchmaking import (
     agenda,
     erasure,
     events,
+    leaving,
     meetings,
     partners,
     reminders,
     requests,
+    waiting,
 )
 from handlers.organiser import admins, broadcast, exports, rights, stats
 from handlers.participant import language, privacy, profile, registration
 from storage.db import is_transient_conflict, transaction_gate
+from storage.reminders import DEFAULT_RATE as DEFAULT_REMINDER_RATE
 from storage.repositories import ParticipantRepository, TaxonomyRepository
 
 log = logging.getLogger(__name__)
@@ -64,8 +69,11 @@ APOLOGY = N_("Sorry, something went wrong on our side. Your answers are safe; pl
 TRANSACTION_ATTEMPTS = 4
 
 
-def default_routers() -> list[FlowRouter]:
-    """Every flow Ponte runs, each from its module's ``setup()``: add a flow here."""
+def default_routers(*, reminder_rate: float = DEFAULT_REMINDER_RATE) -> list[FlowRouter]:
+    """Every flow Ponte runs, each from its module's ``setup()``: add a flow here.
+
+    ``reminder_rate``: reminders per second that bursts are spread to (below the channel's
+    sending rate, so that replies and notices still get through during a burst)."""
     return [
         registration.setup(),
         profile.setup(),
@@ -73,10 +81,12 @@ def default_routers() -> list[FlowRouter]:
         privacy.setup(),
         partners.setup(),
         requests.setup(),
+        waiting.setup(),
         meetings.setup(),
         agenda.setup(),
-        reminders.setup(),
+        reminders.setup(reminder_rate),
         events.setup(),
+        leaving.setup(),
         erasure.setup(),
         rights.setup(),
         stats.setup(),
@@ -90,7 +100,8 @@ class Core:
     """Channel-neutral conversation engine shared by every channel.
 
     ``routers`` are the flows it runs (by default :func:`default_routers`); a command, a
-    button prefix or a flow name may be claimed by one router only.
+    button prefix or a flow name may be claimed by one router only. ``privacy_terms`` names the
+    data controller and the retention period the privacy notice states.
     """
 
     def __init__(
@@ -99,9 +110,11 @@ class Core:
         *,
         clock: Callable[[], datetime],
         routers: Sequence[FlowRouter] | None = None,
+        privacy_terms: PrivacyTerms = DEMO_PRIVACY_TERMS,
         organisers: OrganiserIds = frozenset(),
     ) -> None:
         self.sessions = sessions
+        self.privacy_terms = privacy_terms
         self.clock = clock
         self.organisers = organisers
         """Organisers named by the configuration, as ``(channel, user id)`` pairs."""
@@ -157,15 +170,15 @@ class Core:
         """The names :meth:`run_timed` accepts."""
         return tuple(self._timed)
 
-    async def run_timed(self, name: str, item_id: int) -> bool:
-        """Run the timed job ``name`` for ``item_id`` in a transaction of its own.
+    async def run_timed(self, name: str, item_ids: Sequence[int]) -> bool:
+        """Run the timed job ``name`` for ``item_ids`` in a transaction of its own.
 
         Returns whether it queued messages (senders are woken). Safe to run from several
         processes at once: the job claims its item.
         """
         job = self._timed[name]
         async with self._gate, self.sessions() as session, session.begin():
-            queued = await job(session, self.clock(), item_id)
+            queued = await job(session, self.clock(), item_ids)
         if queued:
             self.outbox_ready.set()
         return queued
@@ -245,6 +258,7 @@ class Core:
             now=now,
             flows=self,
             created=created,
+            privacy=self.privacy_terms,
             organisers=self.organisers,
         )
 
@@ -282,8 +296,7 @@ class Core:
             return
         if route.registered:
             if not turn.registered:
-                turn.say(turn.t.gettext("Please finish registration first: send /start."))
-                await self._ask_again(turn)
+                await self._registration_first(turn, name)
                 return
             flow = self._flow(turn)
             if flow is not None and flow.ended_by_commands:
@@ -298,6 +311,21 @@ class Core:
         turn.say(fmt(turn.t.gettext("I don't know the command /{name}."), name=name[:40]))
         turn.say(help_text(turn))
         await self._ask_again(turn)
+
+    async def _registration_first(self, turn: Turn, name: str) -> None:
+        """A command for participants, from someone still registering: one message, which
+        says what to do next, and the question they are on (if they are on one)."""
+        t = turn.t
+        told = len(turn.response.replies)
+        if await self._ask_again(turn):
+            text = t.gettext(
+                "/{name} works once registration is complete. Let's continue where you left off:"
+            )
+        else:
+            text = t.gettext(
+                "/{name} works once registration is complete: send /start to finish it."
+            )
+        turn.response.replies.insert(told, Reply(fmt(text, name=name)))
 
     async def _help(self, turn: Turn, _args: str) -> After:
         turn.say(help_text(turn))
@@ -336,6 +364,8 @@ class Core:
         await self._after(turn, await flow.button(turn, payload))
 
     async def _text(self, turn: Turn, text: str) -> None:
+        if not clean_text(text):
+            return  # an empty line (or only invisible characters) asks for nothing
         flow = self._flow(turn)
         if flow is not None and flow.text is not None:
             outcome = await flow.text(turn, text)

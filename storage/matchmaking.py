@@ -7,7 +7,9 @@ their bookings, scheduling included) and :class:`FeedbackRepository` ("did it ta
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -28,6 +30,17 @@ from storage.event_models import (
 from storage.models import Participant, ParticipantInterest
 
 OPEN_MEETING = ("scheduled", "unscheduled")
+
+
+class Profile(NamedTuple):
+    """What partner ranking and filtering read about one participant of an event."""
+
+    id: int
+    country: str | None
+    org_type: str | None
+    organisation: str | None
+    offer: str | None
+    seek: str | None
 
 
 class _Repository:
@@ -74,16 +87,27 @@ class EventRepository(_Repository):
         found = await self.session.get(EventRegistration, (event_id, participant_id))
         return found is not None
 
-    async def event_profiles(
-        self, event_id: int
-    ) -> list[tuple[int, str | None, str | None, str | None]]:
-        """(id, country, offer, seek) of every registered participant of the event."""
+    async def leave(self, participant_id: int, event_id: int) -> bool:
+        """Take the participant out of the event; ``False`` when they were not in it."""
+        result = await self.session.execute(
+            delete(EventRegistration).where(
+                EventRegistration.event_id == event_id,
+                EventRegistration.participant_id == participant_id,
+            )
+        )
+        return getattr(result, "rowcount", 0) == 1
+
+    async def event_profiles(self, event_id: int) -> list[Profile]:
+        """What ranking and filtering read of every registered participant of the event."""
         rows = await self.session.execute(
-            select(Participant.id, Participant.country, Participant.offer, Participant.seek)
+            select(
+                Participant.id, Participant.country, Participant.org_type,
+                Participant.organisation, Participant.offer, Participant.seek,
+            )
             .join(EventRegistration, EventRegistration.participant_id == Participant.id)
             .where(EventRegistration.event_id == event_id, Participant.registered_at.is_not(None))
-        )
-        return [(row[0], row[1], row[2], row[3]) for row in rows.all()]
+        )  # fmt: skip
+        return [Profile(*row) for row in rows.all()]
 
     async def event_interests(self, event_id: int) -> list[tuple[int, int]]:
         """(participant id, area id) for every participant of the event."""
@@ -122,16 +146,88 @@ class RequestRepository(_Repository):
         return await self.session.scalar(query)
 
     async def request_between(self, event_id: int, a: int, b: int) -> MeetingRequest | None:
-        """Any request between ``a`` and ``b`` at the event, in either direction."""
+        """A request between ``a`` and ``b`` at the event, in either direction.
+
+        There can be one each way when one was withdrawn: the one still in force counts.
+        """
         return await self.session.scalar(
-            select(MeetingRequest).where(
+            select(MeetingRequest)
+            .where(
                 MeetingRequest.event_id == event_id,
                 or_(
                     and_(MeetingRequest.requester_id == a, MeetingRequest.invitee_id == b),
                     and_(MeetingRequest.requester_id == b, MeetingRequest.invitee_id == a),
                 ),
             )
+            .order_by((MeetingRequest.status == "withdrawn").asc(), MeetingRequest.id.desc())
+            .limit(1)
         )
+
+    async def requests_with(
+        self, event_id: int, participant_id: int, others: Sequence[int]
+    ) -> list[MeetingRequest]:
+        """Requests at the event between the participant and any of ``others``."""
+        if not others:
+            return []
+        me, them = participant_id, list(others)
+        rows = await self.session.scalars(
+            select(MeetingRequest).where(
+                MeetingRequest.event_id == event_id,
+                or_(
+                    and_(MeetingRequest.requester_id == me, MeetingRequest.invitee_id.in_(them)),
+                    and_(MeetingRequest.invitee_id == me, MeetingRequest.requester_id.in_(them)),
+                ),
+            )
+        )
+        return list(rows.unique().all())
+
+    async def waiting(
+        self, participant_id: int, now: datetime
+    ) -> tuple[list[MeetingRequest], list[MeetingRequest]]:
+        """The participant's requests still awaiting an answer: (sent, received).
+
+        Sent ones in the order they were sent; received ones soonest to lapse first. A
+        request whose time is up but which the sweep has not reached yet is left out.
+        """
+        rows = await self.session.scalars(
+            select(MeetingRequest)
+            .where(
+                MeetingRequest.status == "pending",
+                MeetingRequest.expires_at > now,
+                or_(
+                    MeetingRequest.requester_id == participant_id,
+                    MeetingRequest.invitee_id == participant_id,
+                ),
+            )
+            .order_by(MeetingRequest.created_at, MeetingRequest.id)
+        )
+        found = list(rows.unique().all())
+        sent = [r for r in found if r.requester_id == participant_id]
+        received = sorted(
+            (r for r in found if r.invitee_id == participant_id), key=lambda r: r.expires_at
+        )
+        return sent, received
+
+    async def pending_at_event(self, participant_id: int, event_id: int) -> list[MeetingRequest]:
+        """The participant's pending requests at the event, both ways, row-locked."""
+        rows = await self.session.scalars(
+            select(MeetingRequest)
+            .where(
+                MeetingRequest.event_id == event_id,
+                MeetingRequest.status == "pending",
+                or_(
+                    MeetingRequest.requester_id == participant_id,
+                    MeetingRequest.invitee_id == participant_id,
+                ),
+            )
+            .order_by(MeetingRequest.id)
+            .with_for_update(of=MeetingRequest)
+        )
+        return list(rows.unique().all())
+
+    def withdraw(self, request: MeetingRequest, now: datetime) -> None:
+        """Withdraw a pending request (the requester changed their mind, or left)."""
+        request.status, request.answered_at = "withdrawn", now
 
     async def pending_outgoing(self, participant_id: int, event_id: int) -> int:
         """How many of the participant's requests at the event await an answer."""
@@ -150,7 +246,25 @@ class RequestRepository(_Repository):
         self, event: Event, requester: Participant, invitee: Participant, note: str | None,
         now: datetime, expires_at: datetime,
     ) -> MeetingRequest | None:  # fmt: skip
-        """Create a pending request; ``None`` if one between the two exists already."""
+        """Create a pending request; ``None`` if one between the two exists already.
+
+        A request the requester withdrew is asked again in the same row (its id stays, so
+        erasure still finds every notice that names it).
+        """
+        withdrawn = await self.session.scalar(
+            select(MeetingRequest)
+            .where(
+                MeetingRequest.event_id == event.id,
+                MeetingRequest.requester_id == requester.id,
+                MeetingRequest.invitee_id == invitee.id,
+                MeetingRequest.status == "withdrawn",
+            )
+            .with_for_update(of=MeetingRequest)
+        )
+        if withdrawn is not None:
+            withdrawn.note, withdrawn.status, withdrawn.answered_at = note, "pending", None
+            withdrawn.created_at, withdrawn.expires_at = now, expires_at
+            return withdrawn
         request = MeetingRequest(
             event_id=event.id, requester_id=requester.id, invitee_id=invitee.id, note=note,
             status="pending", created_at=now, expires_at=expires_at,
@@ -259,7 +373,10 @@ class MeetingRepository(_Repository):
                 )
             )
 
-    async def _free_slots(self, event_id: int, people: list[int], earliest: datetime) -> list[Slot]:
+    async def _free_slots(
+        self, event_id: int, people: list[int], earliest: datetime, *, seat_free: bool = False,
+        limit: int | None = None,
+    ) -> list[Slot]:  # fmt: skip
         busy = (
             select(Booking.id)
             .where(
@@ -269,12 +386,56 @@ class MeetingRepository(_Repository):
             )
             .exists()
         )
-        rows = await self.session.scalars(
-            select(Slot)
-            .where(Slot.event_id == event_id, Slot.starts_at > earliest, ~busy)
-            .order_by(Slot.starts_at)
-        )
+        query = select(Slot).where(Slot.event_id == event_id, Slot.starts_at > earliest, ~busy)
+        if seat_free:
+            # Correlated to the slot two levels up (auto-correlation only looks one up).
+            used = (
+                select(Meeting.place_id)
+                .where(Meeting.slot_id == Slot.id, Meeting.place_id.is_not(None))
+                .correlate(Slot)
+            )
+            query = query.where(
+                select(Place.id).where(Place.event_id == event_id, Place.id.not_in(used)).exists()
+            )
+        rows = await self.session.scalars(query.order_by(Slot.starts_at).limit(limit))
         return list(rows.all())
+
+    async def free_times(self, meeting: Meeting, now: datetime, limit: int) -> list[Slot]:
+        """The next ``limit`` slots of the meeting's event after ``now`` where both sides are
+        free (at any event) and a table or link is free: the times it could move to."""
+        people = [meeting.first_id, meeting.second_id]
+        return await self._free_slots(meeting.event_id, people, now, seat_free=True, limit=limit)
+
+    async def move(self, meeting: Meeting, slot: Slot, now: datetime) -> bool:
+        """Move the meeting to ``slot`` (of its event, in the future) if both sides and a
+        place are free then; its calendar ``sequence`` goes up. ``False``: it stays as it was.
+
+        The slot is checked again here, inside the transaction: the choice was offered
+        earlier and someone may have taken the time since. Bookings' constraints are the
+        final guarantee, as in :meth:`schedule`.
+        """
+        if slot.event_id != meeting.event_id or slot.starts_at <= now or slot.id == meeting.slot_id:
+            return False
+        people = sorted((meeting.first_id, meeting.second_id))
+        free = await self._free_slots(meeting.event_id, people, now, seat_free=True)
+        if slot.id not in {candidate.id for candidate in free}:
+            return False
+        places = await self._free_places(meeting.event_id, slot.id)
+        shift = meeting.id % len(places) if places else 0
+        for place_id in places[shift:] + places[:shift]:
+            try:
+                async with self.session.begin_nested():
+                    await self._seat(meeting.id, people, slot, place_id, now)
+            except IntegrityError:
+                continue
+            await self.session.execute(
+                update(Meeting)
+                .where(Meeting.id == meeting.id)
+                .values(sequence=Meeting.sequence + 1)
+            )
+            await self.session.refresh(meeting)
+            return True
+        return False
 
     async def _free_places(self, event_id: int, slot_id: int) -> list[int]:
         used = select(Meeting.place_id).where(
@@ -302,9 +463,10 @@ class MeetingRepository(_Repository):
         )
         await self.session.refresh(meeting)
 
-    async def meetings_of(self, participant_id: int) -> list[Meeting]:
-        """The participant's meetings that are not cancelled, in time order."""
-        rows = await self.session.scalars(
+    async def meetings_of(self, participant_id: int, event_id: int | None = None) -> list[Meeting]:
+        """The participant's meetings that are not cancelled (at one event, if given), in
+        time order."""
+        query = (
             select(Meeting)
             .outerjoin(Slot, Slot.id == Meeting.slot_id)
             .where(
@@ -313,7 +475,14 @@ class MeetingRepository(_Repository):
             )
             .order_by(Slot.starts_at.is_(None), Slot.starts_at, Meeting.id)
         )
+        if event_id is not None:
+            query = query.where(Meeting.event_id == event_id)
+        rows = await self.session.scalars(query)
         return list(rows.unique().all())
+
+    async def slot(self, slot_id: int) -> Slot | None:
+        """The slot with id ``slot_id``."""
+        return await self.session.get(Slot, slot_id)
 
 
 class FeedbackRepository(_Repository):

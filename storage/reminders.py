@@ -42,13 +42,18 @@ and notices still get through while a burst goes out."""
 HORIZON = timedelta(hours=2)
 """How far ahead reminders are spread and handed to the scheduler."""
 DIGEST_LEAD = timedelta(minutes=30)
+DELIVERY_MARGIN = timedelta(seconds=15)
+"""How long before it is due the latest reminder of a burst is planned: claiming it, queueing
+it and the sender's round trip take time too, and planned at its very due time it would
+arrive after it."""
 
 
 def max_lead(kind: str, offset_minutes: int) -> timedelta:
     """How much earlier than due a reminder may be sent to make room in a burst.
 
     Two thirds of the offset, at most an hour: a 15-minute reminder arrives between 15 and
-    25 minutes before the meeting, a 24-hour one between 24 and 25 hours; the morning
+    25 minutes before the meeting (planned at least :data:`DELIVERY_MARGIN` before it is
+    due), a 24-hour one between 24 and 25 hours; the morning
     digest at most half an hour early.
     """
     if kind == DIGEST:
@@ -214,8 +219,8 @@ class ReminderRepository:
         """Plan ``send_at`` for the pending reminders due within ``horizon``; returns how
         many moved.
 
-        Filled backwards from the latest: each is sent when it is due, or ``1/rate`` s
-        before the next one planned, whichever is earlier, but never more than
+        Filled backwards from the latest: each is sent :data:`DELIVERY_MARGIN` before it is
+        due, or ``1/rate`` s before the next one planned, whichever is earlier, but never more than
         :func:`max_lead` early (beyond that, a burst is too big for the rate and the last
         ones go late rather than absurdly early). Deterministic: every process and every
         run plans the same times for the same reminders.
@@ -235,7 +240,8 @@ class ReminderRepository:
         planned: list[dict[str, Any]] = []
         later: datetime | None = None
         for reminder_id, kind, offset, due in rows:
-            send_at = due if later is None else min(due, later - gap)
+            latest = due - DELIVERY_MARGIN
+            send_at = latest if later is None else min(latest, later - gap)
             send_at = max(send_at, due - max_lead(kind, offset), now)
             planned.append({"id": reminder_id, "send_at": send_at})
             later = send_at
@@ -262,21 +268,37 @@ class ReminderRepository:
         )
         return [Due(reminder_id, send_at) for reminder_id, send_at in rows.all()]
 
-    async def claim(self, reminder_id: int, now: datetime) -> Reminder | None:
-        """Take the reminder for sending, if it is pending and planned for now or earlier.
+    async def claim(self, reminder_ids: Iterable[int], now: datetime) -> list[Reminder]:
+        """Take for sending those of the reminders that are pending and planned for now or
+        earlier; returns them.
 
-        One conditional UPDATE: of two processes (or a process and its restarted self) only
-        one sees its row change, and only that one sends.
+        One conditional UPDATE each: of two processes (or a process and its restarted
+        self) only one sees a row change, and only that one sends it. A batch is one
+        transaction, so a burst costs one commit per second rather than one per reminder.
         """
-        result = await self.session.execute(
-            update(Reminder)
-            .where(Reminder.id == reminder_id, Reminder.state == PENDING, Reminder.send_at <= now)
-            .values(state=SENT, settled_at=now)
-            .execution_options(synchronize_session=False)
+        claimed: list[int] = []
+        for reminder_id in reminder_ids:
+            result = await self.session.execute(
+                update(Reminder)
+                .where(
+                    Reminder.id == reminder_id,
+                    Reminder.state == PENDING,
+                    Reminder.send_at <= now,
+                )
+                .values(state=SENT, settled_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if getattr(result, "rowcount", 0) == 1:
+                claimed.append(reminder_id)
+        if not claimed:
+            return []
+        rows = await self.session.scalars(
+            select(Reminder)
+            .where(Reminder.id.in_(claimed))
+            .order_by(Reminder.send_at, Reminder.id)
+            .execution_options(populate_existing=True)
         )
-        if getattr(result, "rowcount", 0) != 1:
-            return None
-        return await self.session.get(Reminder, reminder_id, populate_existing=True)
+        return list(rows.unique().all())
 
     async def superseded(self, reminder: Reminder, now: datetime) -> bool:
         """Whether a closer reminder of the same meeting and reader is due too (Ponte was

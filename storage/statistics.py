@@ -22,6 +22,7 @@ from storage.event_models import (
     MeetingRequest,
 )
 from storage.models import InterestArea, Participant, ParticipantInterest
+from storage.reminder_models import Attendance
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +137,9 @@ class StatisticsRepository:
             select(InterestArea.code, InterestArea.names, count)
             .join(ParticipantInterest, ParticipantInterest.area_id == InterestArea.id)
             .where(ParticipantInterest.participant_id.in_(self._people(event_id)))
-            .group_by(InterestArea.id, InterestArea.code, InterestArea.names)
+            # By the key alone: PostgreSQL cannot group by a JSON column, and the other
+            # columns depend on the key (which both databases accept).
+            .group_by(InterestArea.id)
             .order_by(count.desc(), InterestArea.position)
         )
         return [AreaCount(code, dict(names), number) for code, names, number in rows]
@@ -148,7 +151,7 @@ class StatisticsRepository:
             .join(EventRegistration, EventRegistration.event_id == Event.id)
             .join(Participant, Participant.id == EventRegistration.participant_id)
             .where(Participant.registered_at.is_not(None))
-            .group_by(Event.id, Event.code, Event.names)
+            .group_by(Event.id)  # by the key alone, as above
             .order_by(count.desc(), Event.code)
         )
         if event_id is not None:
@@ -197,11 +200,17 @@ class StatisticsRepository:
         return held, len(rows) - held
 
     async def _reminders_confirmed(self, event_id: int | None) -> int | None:
-        """Attendance confirmed through reminders: ``None`` until reminders record them.
-
-        The reminders feature adds its table; its count goes here, one query.
-        """
-        return None
+        """How many people confirmed their attendance from a reminder ("I'll be there"),
+        over meetings that are not cancelled."""
+        query = (
+            select(func.count())
+            .select_from(Attendance)
+            .join(Meeting, Meeting.id == Attendance.meeting_id)
+            .where(Attendance.status == "confirmed", Meeting.status != "cancelled")
+        )
+        if event_id is not None:
+            query = query.where(Meeting.event_id == event_id)
+        return int(await self.session.scalar(query) or 0)
 
     # --- rows for the exports -----------------------------------------------------------
 

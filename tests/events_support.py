@@ -101,6 +101,8 @@ class Someone:
     channel: str = "test"
     time_zone: str | None = None
     email: str = field(default="")
+    org_type: str = "startup"
+    organisation: str = ""
 
 
 async def add_people(
@@ -117,7 +119,8 @@ async def add_people(
             participant = Participant(
                 channel=person.channel, external_id=person.user, chat_id=person.user,
                 locale=person.locale, time_zone=zone, name=person.name,
-                organisation=f"{person.name} Lab", org_type="startup", country=person.country,
+                organisation=person.organisation or f"{person.name} Lab", org_type=person.org_type,
+                country=person.country,
                 city="Napoli" if person.country == "IT" else "Beijing",
                 email=person.email or f"{person.user}@example.org", phone="+39 06 1234 5678",
                 website=f"https://{person.user}.example.org", profile="A test participant's profile.",

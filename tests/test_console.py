@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from handlers.kernel.i18n import SUPPORTED_LOCALES
+from handlers.kernel.terms import DEMO_PRIVACY_TERMS
+from handlers.participant.consent import notice_version
 from handlers.participant.fields import native_language_name
 
 # Answers by number: type 1 = Startup; country 1 = Italy, 2 = China; phone 2 = Skip;
@@ -89,6 +91,9 @@ def test_piped_registration_in_each_language(tmp_path: Path, locale: str) -> Non
 def assert_all_chinese(transcript: str, typed: list[str]) -> None:
     """Every line Ponte wrote is Chinese, apart from what the user typed and fixed tokens."""
     allowed = [*typed, "Ponte", "GDPR", "PIPL", "https://www.zhineng.cn", "wang@zhineng.cn"]
+    # The privacy notice names its version and the (configured, here the demo's) controller.
+    terms = DEMO_PRIVACY_TERMS
+    allowed += [notice_version(terms), terms.controller, terms.contact]
     allowed += [native_language_name(code) for code in SUPPORTED_LOCALES]
     for line in transcript.splitlines():
         if line.startswith("user-zh_Hans ▸") or not line.strip():

@@ -569,3 +569,29 @@ def test_html_parser_follows_telegram() -> None:
             parse_html(text)
         assert str(info.value) == message
     assert errors.MESSAGE_NOT_MODIFIED.endswith("reply markup of the message")
+
+
+async def test_flood_control_answers_429_overall_and_per_chat_like_telegram(
+    api: FakeBotApi,
+) -> None:
+    flood = api.enforce_limits(per_second=3, chat_burst=2, chat_interval=1.0)
+    clock = [100.0]
+    flood.monotonic = lambda: clock[0]
+    for chat in (1, 2, 3, 4):
+        api.user(chat)
+
+    async def send(chat: int) -> tuple[int, dict[str, Any]]:
+        status, body, _ = await raw_call(api, "sendMessage", json={"chat_id": chat, "text": "x"})
+        return status, body
+
+    assert [(await send(1))[0], (await send(1))[0]] == [200, 200]  # a chat's short burst
+    status, body = await send(1)  # the third at once: one a second in a chat
+    assert (status, body["parameters"]) == (429, {"retry_after": 1})
+    assert (await send(2))[0] == 200  # the third message of this second overall
+    status, body = await send(3)  # a fourth within the second: over the overall limit
+    assert status == 429 and body["description"] == "Too Many Requests: retry after 1"
+    assert await raw_call(api, "getMe") and flood.refused == [("sendMessage", "1"),
+                                                              ("sendMessage", "3")]  # fmt: skip
+    clock[0] += 1.0
+    assert [(await send(chat))[0] for chat in (1, 3, 4)] == [200, 200, 200]
+    assert len(api.chat(1).bot_messages) == 3  # refused calls show nothing

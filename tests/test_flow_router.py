@@ -43,7 +43,7 @@ async def test_a_new_router_adds_a_flow_without_touching_the_core(sqlite_app: Ap
     await core.load_taxonomy()
     chat = Chat(core)
     await chat.say("/remind soon")
-    assert "Please finish registration first" in chat.text  # registered-only, as declared
+    assert "works once registration is complete" in chat.text  # registered-only, as declared
     await chat.say("/help")
     assert "/start" in chat.text  # the default flows are all still there
 

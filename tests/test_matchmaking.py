@@ -223,15 +223,22 @@ async def test_cancel_and_another_time_update_both_calendars(app: App, clock: Cl
     ids, chats = await setup(app, clock)
     await request_and_accept(app, chats, ids, "maria", "wang")
     await inbox(app, "maria", clock.now)
+    await inbox(app, "wang", clock.now)
     async with app.sessions() as session:
         meeting = await session.scalar(select(Meeting))
     assert meeting is not None
     await chats["maria"].press_payload(f"mt|{meeting.id}|r")
+    assert not await inbox(app, "wang", clock.now), "offering times moves nothing"
+    offered = [b.label for b in chats["maria"].buttons() if "|s" in b.payload]
+    assert len(offered) == 5 and "09:20" in offered[0]  # Rome time of the next free slot
+    await chats["maria"].press(chats["maria"].buttons()[0].payload)
     moved = await inbox(app, "wang", clock.now)
-    assert "09:20" in chats["maria"].text  # Rome time of the next free slot
+    assert "09:20" in chats["maria"].text
     ics = Calendar.from_ical(next(r.document for r in moved if r.document).content)  # type: ignore[union-attr]
     assert int(ics.walk("VEVENT")[0]["SEQUENCE"]) == 1
     await chats["wang"].press_payload(f"mt|{meeting.id}|x")
+    assert not await inbox(app, "maria", clock.now), "cancelling asks first"
+    await chats["wang"].press("xy")
     told = await inbox(app, "maria", clock.now)
     assert "Wang Wei" in text_of(told)
     cancellation = Calendar.from_ical(next(r.document for r in told if r.document).content)  # type: ignore[union-attr]

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from bot.app import App
 from handlers.kernel.i18n import translator
 from handlers.kernel.markup import to_plain_text
-from handlers.kernel.replies import Document, Response
+from handlers.kernel.notify import payload_to_reply, reply_to_payload
+from handlers.kernel.replies import Document, Reply, Response
 from handlers.organiser import stats as stats_module
 from handlers.organiser.scope import EventScope
 from handlers.organiser.stats import chart_data
@@ -176,7 +177,7 @@ async def test_stats_numbers_in_the_readers_locale(app: App, clock: Clock) -> No
     await many_registered(app, 1234)
     core = await organiser_core(app, clock, ORGANISER)
     for lang, line in [
-        ("it", "Partecipanti registrati: 1.234"),
+        ("it", "Registrazioni: 1.234"),
         ("en", "Registered participants: 1,234"),
         ("zh-hans", "注册参与者：1,234"),
     ]:
@@ -348,3 +349,10 @@ async def test_the_chart_is_drawn_after_the_commit(
     finish.set()
     response = await stats
     assert [d.content for d in documents(response)] == [b"\x89PNG\r\n\x1a\n"]
+
+
+def test_a_photo_keeps_its_kind_through_the_outbox() -> None:
+    chart = Document("chart.png", b"\x89PNG\r\n\x1a\n", "image/png", photo=True)
+    for document in (chart, Document("data.json", b"{}", "application/json")):
+        stored = payload_to_reply(reply_to_payload(Reply("x", document=document)))
+        assert stored.document == document

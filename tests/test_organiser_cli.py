@@ -48,7 +48,7 @@ def test_stats(database: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
     assert "<b>" not in out  # plain text on a terminal
     assert main(["stats", "--lang", "it", "--chart", str(tmp_path / "chart.png")]) == 0
     out = capsys.readouterr().out
-    assert "Partecipanti registrati: 6" in out and "• Francia: 1" in out
+    assert "Registrazioni: 6" in out and "• Francia: 1" in out
     image = Image.open(tmp_path / "chart.png")
     assert image.format == "PNG" and image.size == (900, 1100)
     assert main(["stats", "--event", "nope"]) == 2

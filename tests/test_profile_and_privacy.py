@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from bot.app import App
 from handlers.kernel.replies import Response
-from handlers.participant.consent import PRIVACY_NOTICE_VERSION
+from handlers.kernel.terms import DEMO_PRIVACY_TERMS
+from handlers.participant.consent import notice_version
 from storage.models import ConsentRecord, ConversationState, Participant, ParticipantInterest
 from tests.chat import Chat
 from tests.events_support import Someone, add_people, make_event
@@ -132,7 +133,7 @@ async def test_mydata_exports_everything_as_json(app: App) -> None:
     assert data["organisation"] == WANG.organisation
     assert data["email"] == WANG.email
     assert sorted(data["interest_areas"]) == sorted(WANG.areas)
-    assert data["consents"][0]["notice_version"] == PRIVACY_NOTICE_VERSION
+    assert data["consents"][0]["notice_version"] == notice_version(DEMO_PRIVACY_TERMS)
     assert data["registered_at"]
 
 

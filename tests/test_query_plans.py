@@ -95,9 +95,6 @@ async def test_the_outbox_senders_queries_read_only_the_unsent_messages_indexes(
         outbox = OutboxRepository(session)
         for person in people[:40]:
             assert outbox.queue(person, {"text": "announcement"}, now)
-    async with app.engine.connect() as connection:
-        await connection.exec_driver_sql("ANALYZE")
-        await connection.commit()
     busy = {"3", "4"}
 
     async def lease_and_look(session: AsyncSession) -> None:
@@ -106,20 +103,26 @@ async def test_the_outbox_senders_queries_read_only_the_unsent_messages_indexes(
         assert row is not None and row.priority == Priority.NOTICE
         assert await outbox.next_due(CHANNEL, busy) is not None
 
-    plans = await plans_of(app, "outbox", lease_and_look)
-    # The abandoned leases, whether replies, reminders and notices have anything due, the
-    # notice leased, and the look for the next one.
-    abandoned, *anything_due, lease, look = plans
-    assert "ix_outbox_leased" in abandoned, abandoned
-    assert len(anything_due) == 3
-    for plan in anything_due:
-        assert "ix_outbox_unsent_priority_due" in plan, plan
-    assert "ix_outbox_unsent_order" in lease, lease  # the next in deadline order
-    assert "ix_outbox_unsent_due" in look, look  # the earliest due
-    for plan in (lease, look):
-        assert "ix_outbox_unsent_chat" in plan, plan  # a chat's earlier retry
-    for plan in plans:
-        assert not scans(plan, "outbox"), plan
+    # SQLite has no statistics unless someone runs ANALYZE: the plans must hold either way.
+    for analysed in (False, True):
+        if analysed:
+            async with app.engine.connect() as connection:
+                await connection.exec_driver_sql("ANALYZE")
+                await connection.commit()
+        plans = await plans_of(app, "outbox", lease_and_look)
+        # The abandoned leases, whether replies, reminders and notices have anything due,
+        # the notice leased, and the look for the next one.
+        abandoned, *anything_due, lease, look = plans
+        assert "ix_outbox_leased" in abandoned, abandoned
+        assert len(anything_due) == 3
+        for plan in anything_due:
+            assert "ix_outbox_unsent_priority_due" in plan, plan
+        assert "ix_outbox_unsent_order" in lease, lease  # the next in deadline order
+        assert "ix_outbox_unsent_due" in look, look  # the earliest due
+        for plan in (lease, look):
+            assert "ix_outbox_unsent_chat" in plan, plan  # a chat's earlier retry
+        for plan in plans:
+            assert not scans(plan, "outbox"), plan
 
 
 async def test_the_maintenance_sweep_reads_only_due_pending_requests(app: App) -> None:

@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 
 from bot.app import App, build_app
 from bot.config import Settings
-from handlers.participant.consent import PRIVACY_NOTICE_VERSION
+from handlers.kernel.terms import DEMO_PRIVACY_TERMS
+from handlers.participant.consent import notice_version
 from storage.models import ConsentRecord, ConversationState, Participant
 from storage.repositories import ParticipantRepository
 from tests.chat import Chat
@@ -50,7 +51,9 @@ async def test_registration_completes_in_each_language(app: App, locale: str) ->
         codes = await ParticipantRepository(session).interest_codes(stored)
         consents = (await session.scalars(select(ConsentRecord))).all()
     assert sorted(codes) == sorted(person.areas)
-    assert [(c.notice_version, c.locale) for c in consents] == [(PRIVACY_NOTICE_VERSION, locale)]
+    assert [(c.notice_version, c.locale) for c in consents] == [
+        (notice_version(DEMO_PRIVACY_TERMS), locale)
+    ]
     # The last replies: completion, the profile card with the user's values, the help.
     assert person.name in chat.text
     assert person.organisation in chat.text

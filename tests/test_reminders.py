@@ -17,6 +17,7 @@ from handlers.matchmaking.reminders import REMINDER_JOB
 from storage.event_models import Booking, Meeting
 from storage.models import Participant
 from storage.reminder_models import Attendance, Reminder
+from storage.reminders import DELIVERY_MARGIN, ReminderRepository, max_lead
 from tests.events_support import Clock, Someone, add_people, inbox, make_event, text_of
 from tests.test_matchmaking import request_and_accept, setup
 
@@ -104,8 +105,8 @@ async def test_a_reminder_is_claimed_once_even_when_fired_twice(app: App, clock:
     await request_and_accept(app, chats, ids, "maria", "wang")
     first = next(r for r in await reminders(app) if r.offset_minutes == 15)
     clock.now = first.due_at
-    assert not await app.core.run_timed(REMINDER_JOB, first.id + 10_000), "unknown id"
-    results = [await app.core.run_timed(REMINDER_JOB, first.id) for _ in range(3)]
+    assert not await app.core.run_timed(REMINDER_JOB, [first.id + 10_000]), "unknown id"
+    results = [await app.core.run_timed(REMINDER_JOB, [first.id]) for _ in range(3)]
     assert results == [True, False, False]
 
 
@@ -163,6 +164,7 @@ async def test_moving_a_meeting_moves_its_reminders(
     await request_and_accept(app, chats, ids, "maria", "wang")
     meeting = await meeting_of(app)
     await chats["maria"].press_payload(f"mt|{meeting.id}|r")
+    await chats["maria"].press(chats["maria"].buttons()[0].payload)  # the first time offered
     moved = (await meeting_of(app)).slot
     assert moved is not None and moved.starts_at > FIRST_SLOT
     due = sorted(
@@ -308,7 +310,7 @@ async def test_reminders_on_clock_change_nights_ring_at_the_right_instant(
             assert row is not None
             row.state = "pending"
         clock.now = slot - timedelta(minutes=15)
-        assert await app.core.run_timed(REMINDER_JOB, reminder.id)
+        assert await app.core.run_timed(REMINDER_JOB, [reminder.id])
         text = text_of([r for r in await inbox(app, "maria", clock.now) if "⏰" in r.text])
         expected_rome = rome.removeprefix("0") if locale == "en" else rome  # 9:00 AM
         assert expected_rome in text, (locale, text)
@@ -319,10 +321,10 @@ async def test_reminders_on_clock_change_nights_ring_at_the_right_instant(
 
 
 async def test_a_burst_is_spread_ahead_so_none_is_late(app: App, clock: Clock) -> None:
-    """4,000 reminders due at one instant, at 20 a second: the last one planned is at its
-    due time, the first 200 s earlier, never beyond the bound (10 min for 15 min)."""
+    """4,000 reminders due at one instant, at 20 a second: the last one planned a margin
+    before its due time, the first 200 s before that, never beyond the bound (10 min for 15
+    min)."""
     from storage.reminder_models import BEFORE
-    from storage.reminders import ReminderRepository, max_lead
 
     event_id_ = await make_event(app.sessions)
     ids = await add_people(
@@ -338,12 +340,12 @@ async def test_a_burst_is_spread_ahead_so_none_is_late(app: App, clock: Clock) -
         )  # fmt: skip
     now = due - timedelta(minutes=30)
     async with app.sessions() as session, session.begin():
-        assert await ReminderRepository(session).spread(now, rate=20) == 3999
+        assert await ReminderRepository(session).spread(now, rate=20) == 4000
     async with app.sessions() as session, session.begin():
         assert await ReminderRepository(session).spread(now, rate=20) == 0, "stable"
         times = sorted((await session.scalars(select(Reminder.send_at))).all())
-    assert times[-1] == due and all(t <= due for t in times)
-    assert due - times[0] == timedelta(seconds=3999 / 20)
+    assert times[-1] == due - DELIVERY_MARGIN and all(t <= due for t in times)
+    assert due - DELIVERY_MARGIN - times[0] == timedelta(seconds=3999 / 20)
     assert due - times[0] <= max_lead(BEFORE, 15)
     gaps = {round((b - a).total_seconds(), 3) for a, b in pairwise(times)}
     assert gaps == {0.05}
@@ -420,7 +422,7 @@ async def test_two_processes_on_one_database_send_each_reminder_once(
         clock.now = max(r.send_at for r in pending if r.kind == "before" and r.offset_minutes == 15)
         results = await asyncio.gather(
             *(
-                core.run_timed(REMINDER_JOB, r.id)
+                core.run_timed(REMINDER_JOB, [r.id])
                 for r in pending
                 for core in (app.core, other.core)
             )
@@ -460,3 +462,35 @@ async def test_organisers_see_attendance_on_the_command_line(
     args = build_parser().parse_args(["events", "attendance", "nope"])
     assert await run_events(app.settings, args) == 2
     assert "no event with code 'nope'" in capsys.readouterr().err
+
+
+async def test_a_burst_is_planned_to_arrive_before_it_is_due(app: App, clock: Clock) -> None:
+    """Regression: the spread planned a burst's last reminder at its very due time, so the
+    claim, the outbox and the sender's round trip made it arrive after it (bench/reminders_burst
+    measured most of a 4,000-reminder burst late)."""
+    ids, chats = await setup(app, clock)
+    await request_and_accept(app, chats, ids, "maria", "wang")
+    due = FIRST_SLOT - timedelta(minutes=15)
+    now = due - timedelta(minutes=30)
+    async with app.sessions() as session, session.begin():
+        await ReminderRepository(session).spread(now, rate=20.0)
+    planned = sorted(
+        r.send_at for r in await reminders(app) if r.kind == "before" and r.offset_minutes == 15
+    )
+    gap = timedelta(seconds=1 / 20)
+    assert planned == [due - DELIVERY_MARGIN - gap, due - DELIVERY_MARGIN]
+    assert all(due - at <= max_lead("before", 15) for at in planned)
+
+
+async def test_statistics_count_confirmed_attendance(app: App, clock: Clock) -> None:
+    from storage.statistics import StatisticsRepository
+
+    ids, chats = await setup(app, clock)
+    await request_and_accept(app, chats, ids, "maria", "wang")
+    meeting = await meeting_of(app)
+    async with app.sessions() as session:
+        assert (await StatisticsRepository(session).statistics()).reminders_confirmed == 0
+    await chats["maria"].press_payload(f"at|{meeting.id}|y")
+    await chats["wang"].press_payload(f"at|{meeting.id}|y")
+    async with app.sessions() as session:
+        assert (await StatisticsRepository(session).statistics()).reminders_confirmed == 2

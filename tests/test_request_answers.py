@@ -78,10 +78,11 @@ async def test_meeting_times_use_each_languages_punctuation(app: App, clock: Clo
     request = (await requests_and_meetings(app))[0][0]
     await chats["wang"].press_payload(f"rq|{request.id}|a")
     # Beijing 16:00, Rome 09:00: full-width brackets and no comma in Chinese, both times.
-    assert "周二 16:00–16:20（中国（上海）时间）" in chats["wang"].text
-    assert "Maria Rossi当地时间：2026年12月15日周二 09:00–09:20（" in chats["wang"].text
+    assert "周二 16:00–16:20（北京时间）" in chats["wang"].text  # China's clock, unnested
+    assert "Maria Rossi当地时间：2026年12月15日周二 09:00–09:20（意大利时间）" in chats["wang"].text
     confirmation = text_of(await inbox(app, "maria", clock.now))
-    assert "15 dic 2026, 09:00–09:20 (" in confirmation
+    assert "15 dic 2026, 09:00–09:20 (Ora Italia)" in confirmation
+    assert "15 dic 2026, 16:00–16:20 (Ora di Pechino)" in confirmation
     await chats["wang"].say("/agenda")
     assert "16:00–16:20 · Maria Rossi（Maria Rossi Lab）" in chats["wang"].text
 

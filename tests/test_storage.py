@@ -120,7 +120,7 @@ def test_invalid_configuration_is_explained(tmp_path: Path) -> None:
         timeout=60,
         check=False,
     )
-    assert result.returncode == 2
+    assert result.returncode == 1
     assert "BOT_FRAMEWORK" in result.stderr and "ADMIN_IDS" in result.stderr
     assert "WEBHOOK_LISTEN" in result.stderr and "host:port" in result.stderr
     assert "Traceback" not in result.stderr

@@ -15,6 +15,7 @@ from handlers.core import APOLOGY
 from handlers.kernel.i18n import translator
 from handlers.kernel.menu import COMMANDS
 from storage.models import ConsentRecord, ConversationState, Participant
+from tests.events_support import make_event
 from tests.flows import JOHN, MARIA, PEOPLE, WANG
 from tests.telegram_world import (
     FRAMEWORKS,
@@ -151,6 +152,7 @@ def _last_buttons(user) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 async def test_deep_link_payload_reaches_the_core(world: World) -> None:
+    await make_event(world.app.sessions, code="weekit2026")  # a known code is kept for later
     user = world.user(language_code="zh-hans")
     await answer(world, user, lambda: user.send_command("/start", "weekit2026"), "language")
     async with world.app.sessions() as session:

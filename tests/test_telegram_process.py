@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from handlers.kernel.terms import DEMO_PRIVACY_TERMS
+from handlers.participant.consent import notice_version
 from tests.fake_bot_api import FakeBotApi
 from tests.flows import WANG
 from tests.telegram_world import FRAMEWORKS, free_port, register_on_telegram
@@ -86,6 +88,9 @@ async def test_ponte_command_serves_a_chinese_registration(tmp_path: Path, frame
         assert api.commands.get(("default", "zh")) or any(k[1] == "zh" for k in api.commands)
         typed = [WANG.name, WANG.organisation, WANG.city, WANG.email, WANG.website,
                  WANG.profile, WANG.offer, WANG.seek]  # fmt: skip
+        # The privacy notice names its version and the (configured, here the demo's) controller.
+        typed += [notice_version(DEMO_PRIVACY_TERMS), *DEMO_PRIVACY_TERMS.controller.split()]
+        typed += [DEMO_PRIVACY_TERMS.contact]
         for message in (m for m in user.messages if m.from_bot):
             text = re.sub(r"https?://\S+|/\w+|Ponte", "", message.text or "")
             for value in typed:

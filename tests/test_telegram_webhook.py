@@ -107,7 +107,7 @@ def test_the_command_says_what_to_do_in_one_line(tmp_path: Path) -> None:
         timeout=120,
         check=False,
     )
-    assert result.returncode == 2
+    assert result.returncode == 1
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("ponte: invalid configuration: ")
     assert "WEBHOOK_SECRET must be set" in lines[0] and "openssl rand -hex 32" in lines[0]

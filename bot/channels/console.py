@@ -2,17 +2,26 @@
 
 Buttons are shown as numbered choices and chosen by number or by label; documents are
 saved to a folder. Conversation output goes to stdout, the channel's own notes to stderr.
+It behaves as a terminal program should: Ctrl-C leaves at once, Ctrl-D (the end of input)
+leaves the shell's prompt on a line of its own, and Enter on an empty line shows the
+messages waiting (📬) without sending anything.
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from bot.channels.console_support import (
+    CHANNEL,
+    CONTACT_CHOICE,
+    ChoiceMemory,
+    LineReader,
+)
 from bot.scheduler import send_due
 from bot.sending.delivery import UNLIMITED, ChannelLimits, Step
 from bot.sending.sender import OutboundSender
@@ -21,9 +30,6 @@ from handlers.kernel.incoming import ButtonPress, ContactShared, Incoming, Sende
 from handlers.kernel.markup import to_plain_text
 from handlers.kernel.replies import Button, Reply, Response
 from handlers.kernel.validation import parse_id
-
-CHANNEL = "console"
-CONTACT_CHOICE = "\x00contact"  # marks the "share my phone" choice; never sent to the core
 
 
 class ConsoleChannel:
@@ -51,22 +57,39 @@ class ConsoleChannel:
         self.interactive = stdin.isatty()
         self.choices: list[Button] = []
         self.outbox = OutboundSender(core, _Inbox(self))
+        self.memory = ChoiceMemory(core, user)
+        self._lines = LineReader(stdin)
+        self._mid_line = False  # the cursor is after the prompt, not at a line's start
 
     async def run(self, *, send_start: bool = True) -> int:
-        """Chat until end of input (Ctrl-D, or the end of a piped script)."""
-        await self._due_now()
-        if send_start:
-            await self._send(parse_text(self.sender, "/start"))
-        else:
-            await self._deliver_inbox()
-        while True:
-            line = await self._read_line()
-            if line is None:
-                return 0
+        """Chat until end of input (Ctrl-D, or the end of a piped script); returns 0.
+
+        Without ``send_start`` the numbered choices of the screen the user saw last are
+        still valid. Ctrl-C cancels the task running this: the line is ended and the
+        cancellation goes on (the command then exits with 130).
+        """
+        try:
             await self._due_now()
-            incoming = await self._interpret(line)
-            if incoming is not None:
-                await self._send(incoming)
+            if send_start:
+                await self._send(parse_text(self.sender, "/start"))
+            else:
+                self.choices = await self.memory.recall()
+                await self._deliver_inbox()
+            while True:
+                line = await self._read_line()
+                if line is None:
+                    return 0
+                await self._due_now()
+                if not line.strip():
+                    # As on Telegram, where an empty message cannot be sent: nothing goes to
+                    # the core, and Enter just shows what other people's actions queued.
+                    await self._deliver_inbox()
+                    continue
+                incoming = await self._interpret(line)
+                if incoming is not None:
+                    await self._send(incoming)
+        finally:
+            self._end_line()
 
     async def _due_now(self) -> None:
         """What fell due by now: lapsed requests, reminders (the console has no scheduler
@@ -77,12 +100,15 @@ class ConsoleChannel:
     async def _deliver_inbox(self) -> None:
         """Show what other people's actions queued for this user (requests, confirmations),
         through the same sender as every channel's."""
-        await self.outbox.deliver_due(self.sender.chat_id)
+        if await self.outbox.deliver_due(self.sender.chat_id):
+            await self.memory.keep(self.choices)
 
     async def _read_line(self) -> str | None:
         if self.interactive:
             self._write(f"{self.sender.user_id} ▸ ", end="")
-        line = await asyncio.to_thread(self.stdin.readline)
+        line = await self._lines.readline()
+        if line.endswith("\n"):
+            self._mid_line = False  # the terminal echoed the user's Enter; Ctrl-D echoes none
         if not line:
             return None
         line = line.rstrip("\r\n")
@@ -117,6 +143,7 @@ class ConsoleChannel:
     async def _send(self, incoming: Incoming) -> None:
         response = await self.core.handle(incoming)
         self._render(response)
+        await self.memory.keep(self.choices)
         await self._deliver_inbox()
 
     def _render(self, response: Response, *, inbox: bool = False) -> None:
@@ -158,6 +185,14 @@ class ConsoleChannel:
     def _write(self, text: str, end: str = "\n") -> None:
         self.stdout.write(text + end)
         self.stdout.flush()
+        self._mid_line = not end.endswith("\n")
+
+    def _end_line(self) -> None:
+        """Leave the cursor at the start of a line, so the shell's prompt gets one of its own
+        (Ctrl-D and Ctrl-C at the prompt end no line themselves)."""
+        if self._mid_line:
+            with contextlib.suppress(OSError, ValueError):  # stdout may be gone by now
+                self._write("")
 
 
 class _Inbox:

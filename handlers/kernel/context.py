@@ -11,14 +11,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.kernel.i18n import Translator, translator
 from handlers.kernel.replies import Button, Document, Notice, Reply, Response
+from handlers.kernel.terms import DEMO_PRIVACY_TERMS, PrivacyTerms
 from storage.models import ConversationState, Participant
 from storage.repositories import ParticipantRepository, TaxonomyRepository
 
 Rows = tuple[tuple[Button, ...], ...]
 
 START_PAYLOAD = "start_payload"
-LASTING_KEYS = (START_PAYLOAD,)
-"""Scratch data kept across flows: a deep link's payload waits for registration to finish."""
+PARTNER_FILTER = "partner_filter"
+NOTE_DRAFT = "note_draft"
+LASTING_KEYS = (START_PAYLOAD, PARTNER_FILTER, NOTE_DRAFT)
+"""Scratch data kept across flows: a deep link's payload waits for registration to finish;
+the filter on ``/partners`` holds until the user clears it; a meeting-request note that
+could not be sent waits for the user to come back to it."""
 
 OrganiserIds = Collection[tuple[str, str]]
 """Organisers named by the configuration (``ADMIN_IDS``), as ``(channel, user id)`` pairs
@@ -45,7 +50,8 @@ class Flows(Protocol):
         ...
 
     async def use_start_payload(self, turn: Turn) -> None:
-        """Act on a kept ``/start`` payload now that the participant is registered."""
+        """Act on a kept ``/start`` payload: for a registered participant, now; for a
+        newcomer, check it at once and keep it for when registration is complete."""
         ...
 
     async def before_erase(self, turn: Turn) -> None:
@@ -66,6 +72,8 @@ class Turn:
     """The turn's one "now", from the core's clock: every time the turn writes or compares."""
     flows: Flows
     areas: tuple[AreaOption, ...] = ()
+    privacy: PrivacyTerms = DEMO_PRIVACY_TERMS
+    """Who controls the data and how long it is kept, as the privacy notice states."""
     response: Response = field(default_factory=Response)
     created: bool = False
     erased: bool = False

@@ -9,7 +9,7 @@ list, never another branch in the core.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -51,8 +51,8 @@ TurnHook = Callable[[Turn], Awaitable[None]]
 Leave = Callable[[Turn], Awaitable[bool]]
 Maintenance = Callable[[AsyncSession, datetime], Awaitable[int]]
 AfterCommit = Callable[[Turn], None]
-TimedJob = Callable[[AsyncSession, datetime, int], Awaitable[bool]]
-"""Work for one stored item at its time (a reminder id); ``True`` if it queued messages."""
+TimedJob = Callable[[AsyncSession, datetime, Sequence[int]], Awaitable[bool]]
+"""Work for stored items due at one time (reminder ids); ``True`` if it queued messages."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +152,6 @@ class FlowRouter:
         self.after_commit_hooks.append(hook)
 
     def timed(self, name: str, job: TimedJob) -> None:
-        """Offer ``job`` to the scheduler as ``name``: it runs it for one item id at a time
-        of the item's own (``Core.run_timed``), in a transaction of its own."""
+        """Offer ``job`` to the scheduler as ``name``: it runs it for the ids of the items due
+        at one time (``Core.run_timed``), in a transaction of its own."""
         self.timed_jobs[name] = job

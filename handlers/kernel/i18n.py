@@ -9,11 +9,13 @@ from __future__ import annotations
 import gettext as _gettext
 import io
 import re
+from collections.abc import Sequence
 from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 
 from babel import Locale
+from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -84,12 +86,45 @@ class Translator:
         """Format a number in this locale."""
         return format_decimal(value, locale=self.locale)
 
+    def list(self, items: Sequence[str]) -> str:
+        """Items as a list in a sentence, by the locale's pattern: ``A, B e C``, ``A、B和C``.
+
+        When an item holds the list's own separator or conjunction ("Smart production,
+        Industry 4.0 and robotics"), the pattern would blur where items end, so they are
+        separated by semicolons instead (``；`` in Chinese).
+        """
+        if len(items) > 1 and any(_would_blur(item, self.locale) for item in items):
+            return _SEMICOLON.get(self.locale.language, "; ").join(items)
+        return format_list(list(items), locale=self.locale)
+
     def language_name(self, language: str) -> str:
         """The name of ``language`` (a locale code) in this locale, e.g. ``inglese``."""
         return _language_name(language, self.code)
 
     def __repr__(self) -> str:
         return f"Translator({self.code!r})"
+
+
+_SEMICOLON = {"zh": "；"}
+_OTHER_CONJUNCTIONS = {"zh": {"与", "及"}}
+
+
+def _would_blur(item: str, locale: Locale) -> bool:
+    """Whether ``item`` contains a separator of ``locale``'s list patterns (", ", "、", " e ")."""
+    return any(part and part in item for part in _list_separators(str(locale)))
+
+
+@cache
+def _list_separators(locale: str) -> frozenset[str]:
+    patterns = Locale.parse(locale).list_patterns["standard"]
+    parts = set()
+    for key in ("start", "middle", "end", "2"):
+        parts.add(patterns[key].replace("{0}", "").replace("{1}", ""))
+    # An item holding a comma of any script blurs a list too, whatever the locale's pattern;
+    # so does, in Chinese, the other word for "and" (能源和新材料与纳米技术).
+    commas = {",", "，", "、"}
+    parts = {part.strip() if part.strip() in commas else part for part in parts}
+    return frozenset(parts | commas | _OTHER_CONJUNCTIONS.get(locale.split("_")[0], set()))
 
 
 @lru_cache(maxsize=1024)
@@ -116,6 +151,11 @@ def translator(locale: str) -> Translator:
     if code != DEFAULT_LOCALE:
         translations.add_fallback(_load(DEFAULT_LOCALE))
     return Translator(code, translations)
+
+
+def place(t: Translator, wider: str, narrower: str) -> str:
+    """A place and a part of it, as the reader writes them: ``Italia, Napoli``, ``中国，北京``."""
+    return t.gettext("{place}, {part}").format(place=wider, part=narrower)
 
 
 def event_name(names: dict[str, object], locale: str) -> str:

@@ -9,6 +9,7 @@ from handlers.kernel.markup import bold
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", N_("Start or continue registration")),
     ("partners", N_("Suggested partners at your event")),
+    ("requests", N_("Meeting requests waiting for an answer")),
     ("agenda", N_("Your meetings")),
     ("events", N_("Events you joined")),
     ("profile", N_("See and edit your profile")),
@@ -34,5 +35,9 @@ def help_text(turn: Turn) -> str:
     """The list of commands, in the reader's language."""
     t = turn.t
     lines = [bold(t.gettext("Ponte: your bridge to Italy–China science and technology partners."))]
-    lines += [f"/{name}: {t.gettext(description)}" for name, description in COMMANDS]
+    line = t.gettext("{command}: {description}")  # Chinese writes a full-width colon
+    lines += [
+        line.format(command=f"/{name}", description=t.gettext(description))
+        for name, description in COMMANDS
+    ]
     return "\n".join(lines)

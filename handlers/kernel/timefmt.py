@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.core import get_global
 from babel.dates import (
     format_date,
     format_interval,
@@ -45,9 +46,38 @@ def clock(moment: datetime, t: Translator, time_zone: str | None) -> str:
     return format_time(moment, "short", tzinfo=zone(time_zone), locale=t.locale)
 
 
+# China keeps one clock, which its people, press and timetables call Beijing time, whatever
+# the zone's IANA name (Asia/Shanghai, and its old aliases).
+_BEIJING_TIME_ZONES = frozenset({"Asia/Shanghai", "Asia/Chongqing", "Asia/Harbin", "PRC"})
+# The clock nearly everyone in a country with a second zone keeps (not Büsingen, the Canaries
+# or Madeira): named after the country, as a zone of a country with one zone is.
+_COUNTRY_CLOCKS = frozenset({"Europe/Berlin", "Europe/Madrid", "Europe/Lisbon"})
+_BRACKETS = frozenset("()（）")
+_UTC_ZONES = frozenset({"UTC", "Etc/UTC", "Etc/GMT", "GMT", "Etc/Universal", "Zulu"})
+
+
 def zone_label(time_zone: str, t: Translator) -> str:
-    """A time zone as the reader knows it: ``Ora Italia``, ``China (Shanghai) Time``, ``意大利时间``."""
-    return get_timezone_location(zone(time_zone), locale=t.locale)
+    """A time zone as the reader knows it: ``Ora Italia``, ``北京时间``, ``New York Time``.
+
+    Never with brackets of its own, so it can stand in brackets in a sentence: CLDR writes
+    a zone of a country with several as ``United States (New York) Time``; here it is named
+    after its city in the locale's region format instead.
+    """
+    name = zone(time_zone).key
+    if name in _BEIJING_TIME_ZONES:
+        return t.gettext("Beijing time")
+    if name in _UTC_ZONES:
+        return "UTC"
+    name = get_global("zone_aliases").get(name, name)
+    territory = str(get_global("zone_territories").get(name, "ZZ"))
+    zones = get_global("territory_zones").get(territory, ())
+    country = str(t.locale.territories.get(territory, ""))
+    region = str(t.locale.zone_formats["region"])
+    # A few country names carry brackets of their own ("Myanmar (Burma)", "刚果（布）"): those
+    # zones are named after their city too.
+    if (len(zones) == 1 or name in _COUNTRY_CLOCKS) and country and not _BRACKETS & set(country):
+        return region % country
+    return region % get_timezone_location(name, locale=t.locale, return_city=True)
 
 
 def day(moment: datetime, t: Translator, time_zone: str | None) -> str:

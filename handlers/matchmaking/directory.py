@@ -13,6 +13,7 @@ import re
 import time
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -35,15 +36,24 @@ def keywords(text: str | None) -> frozenset[str]:
     return frozenset(found)
 
 
+def searchable(*texts: str | None) -> str:
+    """Text folded for a substring search: NFKC (full-width letters become ASCII) and
+    case-folded (``È`` finds ``è``, ``STRASSE`` finds ``Straße``); Chinese is unchanged."""
+    return unicodedata.normalize("NFKC", "\n".join(t or "" for t in texts)).casefold()
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """What ranking needs to know about one participant."""
+    """What ranking and filtering need to know about one participant."""
 
     participant_id: int
     country: str | None
     areas: frozenset[int]
     offer: frozenset[str]
     seek: frozenset[str]
+    org_type: str | None = None
+    text: str = ""
+    """Organisation, offer and seek, folded by :func:`searchable`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +79,17 @@ class EventIndex:
     by_area: dict[int, list[int]]
     built_at: float = field(default_factory=time.monotonic)
 
-    def rank(self, me: Entry, limit: int) -> list[Ranked]:
-        """The best ``limit`` partners for ``me``: other country first, then score."""
+    def rank(
+        self, me: Entry, limit: int, keep: Callable[[Entry], bool] | None = None
+    ) -> list[Ranked]:
+        """The best ``limit`` partners for ``me``: other country first, then score; only
+        those ``keep`` accepts, when given (a filter)."""
         shared = Counter[int]()
         for area in me.areas:
             shared.update(self.by_area.get(area, ()))
         shared.pop(me.participant_id, None)
+        if keep is not None:
+            shared = Counter({pid: n for pid, n in shared.items() if keep(self.entries[pid])})
         # Offer/seek fit is scored for the most promising by shared areas only (twice the
         # page budget): scoring all 20,000 would cost more than the whole reply may.
         pool = sorted(
@@ -82,7 +97,11 @@ class EventIndex:
             key=lambda pid: (self.entries[pid].country == me.country, -shared[pid], pid),
         )[: limit * 2]
         if len(pool) < limit:
-            rest = (pid for pid in self.entries if pid not in shared and pid != me.participant_id)
+            rest = (
+                pid
+                for pid, entry in self.entries.items()
+                if pid not in shared and pid != me.participant_id and (keep is None or keep(entry))
+            )
             pool += sorted(rest, key=lambda pid: (self.entries[pid].country == me.country, pid))[
                 : limit * 2 - len(pool)
             ]
@@ -115,9 +134,12 @@ class Directory:
             areas.setdefault(participant_id, set()).add(area_id)
             by_area.setdefault(area_id, []).append(participant_id)
         entries = {
-            pid: Entry(pid, country, frozenset(areas.get(pid, ())), keywords(offer), keywords(seek))
-            for pid, country, offer, seek in await repo.event_profiles(event_id)
-        }
+            p.id: Entry(
+                p.id, p.country, frozenset(areas.get(p.id, ())), keywords(p.offer),
+                keywords(p.seek), p.org_type, searchable(p.organisation, p.offer, p.seek),
+            )
+            for p in await repo.event_profiles(event_id)
+        }  # fmt: skip
         index = EventIndex(
             entries, {a: [p for p in pids if p in entries] for a, pids in by_area.items()}
         )

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from handlers.kernel.context import Turn
 from handlers.kernel.flow_router import STALE_BUTTON, FlowRouter
-from handlers.kernel.i18n import N_, Translator
+from handlers.kernel.i18n import N_, Translator, event_name
 from handlers.kernel.markup import bold, escape, fmt
 from handlers.kernel.notify import notify, reader, reply_to_payload
 from handlers.kernel.replies import Button, Reply
@@ -23,6 +23,8 @@ from storage.reminders import ReminderRepository
 MEETING = "mt"
 FEEDBACK = "fb"
 FEEDBACK_DELAY = timedelta(minutes=5)
+OTHER_TIMES = 5
+"""How many free times "Another time" offers."""
 
 Build = Callable[[Translator, Participant], list[Reply]]
 
@@ -163,7 +165,8 @@ async def _plan_feedback(turn: Turn, meeting: Meeting) -> None:
 
 
 async def on_meeting_button(turn: Turn, value: str) -> None:
-    """``mt|<id>|v`` details, ``|i`` calendar file, ``|r`` another time, ``|x`` cancel.
+    """``mt|<id>|<action>``: ``v`` details, ``i`` calendar file, ``x`` cancel (asks first),
+    ``xy`` cancel confirmed, ``k`` keep it, ``r`` other times, ``s<slot id>`` move there.
 
     The payload is untrusted: the meeting must exist, involve the presser and be open.
     """
@@ -172,16 +175,18 @@ async def on_meeting_button(turn: Turn, value: str) -> None:
     repo = MeetingRepository(turn.session)
     number = parse_id(meeting_id)
     meeting = await repo.meeting(number, lock=True) if number is not None else None
+    slot_id = parse_id(action[1:]) if action.startswith("s") else None
     if (
         meeting is None
         or not meeting.involves(turn.participant.id)
-        or action not in {"v", "i", "r", "x"}
+        or (action not in {"v", "i", "r", "x", "xy", "k"} and slot_id is None)
     ):
         turn.say(t.gettext(STALE_BUTTON))
         return
     if meeting.status == "cancelled":
         turn.say(t.gettext("This meeting was cancelled."))
         return
+    partner = meeting.partner_of(turn.participant.id).name or ""
     if action == "v":
         headline = t.gettext("Meeting")
         turn.say(meeting_text(meeting, turn.participant, t, headline), meeting_buttons(meeting, t))
@@ -193,9 +198,37 @@ async def on_meeting_button(turn: Turn, value: str) -> None:
             document=meeting_calendar(meeting, turn.participant, t, turn.now),
         )
     elif action == "x":
+        ask_to_cancel(turn, meeting)
+    elif action == "xy":
         await cancel(turn, meeting, repo)
-    else:
-        await another_time(turn, meeting, repo)
+    elif action == "k":
+        turn.say(
+            fmt(t.gettext("Your meeting with {name} stays as it is."), name=partner), edit=True
+        )
+    elif action == "r":
+        await offer_times(turn, meeting, repo)
+    elif slot_id is not None:
+        await move_to(turn, meeting, repo, slot_id)
+
+
+def ask_to_cancel(turn: Turn, meeting: Meeting) -> None:
+    """Cancelling cannot be undone (the slot goes to others): ask first."""
+    t = turn.t
+    partner = meeting.partner_of(turn.participant.id)
+    turn.say(
+        bold(fmt(t.gettext("Cancel your meeting with {name}?"), name=partner.name or ""))
+        + "\n"
+        + when_text(meeting, turn.participant, t)
+        + "\n"
+        + fmt(
+            t.gettext("{name} will be told, and the time will be free for other meetings."),
+            name=partner.name or "",
+        ),
+        (
+            (Button(t.gettext("✖ Yes, cancel it"), f"{MEETING}|{meeting.id}|xy"),),
+            (Button(t.gettext("No, keep the meeting"), f"{MEETING}|{meeting.id}|k"),),
+        ),
+    )
 
 
 async def cancel(turn: Turn, meeting: Meeting, repo: MeetingRepository) -> None:
@@ -222,36 +255,92 @@ async def cancel(turn: Turn, meeting: Meeting, repo: MeetingRepository) -> None:
         tell(turn, person, build)
 
 
+async def cancel_for_partner(
+    turn: Turn, meeting: Meeting, message: str = N_("{name} cancelled your meeting.")
+) -> None:
+    """Cancel a meeting because the user leaves (an event, or Ponte): only the partner is
+    told, in their language, with ``message`` (``{name}`` is the user, ``{event}`` the
+    event) and a cancellation for their calendar."""
+    partner = meeting.partner_of(turn.participant.id)
+    await MeetingRepository(turn.session).cancel(meeting, turn.now)
+    await OutboxRepository(turn.session).withdraw(f"feedback:{meeting.id}")
+    await follow_with_reminders(turn, meeting)
+    t = reader(partner)
+    event = event_name(meeting.event.names, t.code)
+    text = fmt(t.gettext(message), name=turn.participant.name or "", event=event)
+    calendar = meeting_calendar(meeting, partner, t, turn.now)
+    notify(turn, partner, Reply(text + "\n" + when_text(meeting, partner, t), document=calendar))
+
+
 async def cancel_everything_of(turn: Turn) -> None:
     """Before erasure: cancel the user's meetings (partners told) and withdraw requests."""
-    repo = MeetingRepository(turn.session)
     me = turn.participant.id
-    for meeting in await repo.meetings_of(me):
-        partner = meeting.partner_of(me)
-        await repo.cancel(meeting, turn.now)
-        await OutboxRepository(turn.session).withdraw(f"feedback:{meeting.id}")
-        await follow_with_reminders(turn, meeting)
-        t = reader(partner)
-        text = fmt(t.gettext("{name} cancelled your meeting."), name=turn.participant.name or "")
-        calendar = meeting_calendar(meeting, partner, t, turn.now)
-        notify(
-            turn, partner, Reply(text + "\n" + when_text(meeting, partner, t), document=calendar)
-        )
+    for meeting in await MeetingRepository(turn.session).meetings_of(me):
+        await cancel_for_partner(turn, meeting)
     await RequestRepository(turn.session).withdraw_pending_requests(me, turn.now)
 
 
-async def another_time(turn: Turn, meeting: Meeting, repo: MeetingRepository) -> None:
-    """Move the meeting to the earliest other slot where both are free."""
-    before = meeting.slot_id
-    if not await repo.schedule(meeting, turn.now) or meeting.slot_id == before:
+async def offer_times(
+    turn: Turn, meeting: Meeting, repo: MeetingRepository, *, before: str = ""
+) -> None:
+    """The next few times when both sides and a table or link are free, as buttons."""
+    t = turn.t
+    me = turn.participant
+    partner = meeting.partner_of(me.id)
+    slots = await repo.free_times(meeting, turn.now, OTHER_TIMES)
+    lead = before + "\n\n" if before else ""
+    if not slots:
         turn.say(
-            turn.t.gettext(
+            lead
+            + t.gettext(
                 "There is no other time when you are both free; the meeting stays as it is."
             )
         )
         return
-    meeting.sequence += 1
-    await announce_scheduled(turn, meeting, N_("Meeting moved to a new time"))
+    mine = me.time_zone or meeting.event.time_zone
+    rows = tuple(
+        (
+            Button(
+                f"{day(slot.starts_at, t, mine)} · {time_range(slot.starts_at, slot.ends_at, t, mine)}",
+                f"{MEETING}|{meeting.id}|s{slot.id}",
+            ),
+        )
+        for slot in slots
+    )
+    keep = Button(t.gettext("Keep the current time"), f"{MEETING}|{meeting.id}|k")
+    text = fmt(
+        t.gettext(
+            "Choose another time for your meeting with {name}. You are both free at these times ({zone}):"
+        ),
+        name=partner.name or "",
+        zone=zone_label(mine, t),
+    )
+    if meeting.slot_id is None:
+        turn.say(lead + bold(text), rows)
+        return
+    now = escape(t.gettext("Currently:")) + "\n" + when_text(meeting, me, t)
+    turn.say(lead + bold(text) + "\n\n" + now, (*rows, (keep,)))
+
+
+async def move_to(turn: Turn, meeting: Meeting, repo: MeetingRepository, slot_id: int) -> None:
+    """Move the meeting to the chosen slot if it is still free for both; both are told and
+    get an updated calendar file. If it was taken meanwhile, the times free now are offered."""
+    had_time = meeting.slot_id is not None
+    slot = await repo.slot(slot_id)
+    if slot is None or slot.event_id != meeting.event_id:
+        turn.say(turn.t.gettext(STALE_BUTTON))
+        return
+    if slot.id == meeting.slot_id:
+        partner = meeting.partner_of(turn.participant.id).name or ""
+        turn.say(fmt(turn.t.gettext("Your meeting with {name} stays as it is."), name=partner))
+        return
+    if not await repo.move(meeting, slot, turn.now):
+        await offer_times(
+            turn, meeting, repo, before=turn.t.gettext("That time is no longer free.")
+        )
+        return
+    headline = N_("Meeting moved to a new time") if had_time else N_("Meeting confirmed")
+    await announce_scheduled(turn, meeting, headline)
 
 
 async def on_feedback_button(turn: Turn, value: str) -> None:

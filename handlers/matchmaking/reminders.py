@@ -2,7 +2,7 @@
 "Running late".
 
 What is due lives in the database (:mod:`storage.reminders`); the scheduler in ``bot/`` runs
-:func:`send_reminder` for one reminder id at its planned time. Sending claims the reminder
+:func:`send_reminders` for the reminders planned for one second. Sending claims the reminder
 first, in the same transaction that queues the message, so a reminder goes out once however
 many processes run and whenever they restart. The text is written when it is sent, so a
 reminder that waited through a restart still says how long is really left.
@@ -11,6 +11,7 @@ reminder that waited through a restart still says how long is really left.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,7 +27,7 @@ from handlers.kernel.validation import parse_id
 from handlers.matchmaking.meetings import cancel, meeting_details
 from storage.event_models import Meeting
 from storage.matchmaking import MeetingRepository
-from storage.outbox import OutboxRepository
+from storage.outbox import OutboxRepository, Priority
 from storage.reminder_models import BEFORE, Reminder
 from storage.reminder_policy import STARTING_SOON
 from storage.reminders import DEFAULT_RATE, ReminderRepository, reader_zone
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 
 ATTENDANCE = "at"
 REMINDER_JOB = "reminder"
-"""The timed job's name: the scheduler runs ``Core.run_timed(REMINDER_JOB, reminder_id)``."""
+"""The timed job's name: the scheduler runs ``Core.run_timed(REMINDER_JOB, reminder_ids)``."""
 LATE_CHOICES = (5, 10)
 LATE_WINDOW = timedelta(minutes=STARTING_SOON)
 """"Running late" is offered, and accepted, from this long before the meeting to its end."""
@@ -46,13 +47,30 @@ def reminder_topic(reminder_id: int) -> str:
     return f"reminder:{reminder_id}"
 
 
-async def send_reminder(session: AsyncSession, now: datetime, reminder_id: int) -> bool:
-    """Claim reminder ``reminder_id`` and queue its message; ``False`` when there is nothing
-    to send (already sent by someone else, moved later, or no longer worth sending)."""
+async def send_reminders(session: AsyncSession, now: datetime, reminder_ids: Sequence[int]) -> bool:
+    """Claim the reminders and queue their messages, all in this one transaction; ``True``
+    if anything was queued. A reminder already sent by someone else, planned later, or no
+    longer worth sending is skipped."""
     repo = ReminderRepository(session)
-    reminder = await repo.claim(reminder_id, now)
-    if reminder is None:
-        return False
+    claimed = await repo.claim(reminder_ids, now)
+    closest: dict[tuple[int | None, int], int] = {}
+    for reminder in claimed:
+        if reminder.kind == BEFORE:
+            key = (reminder.meeting_id, reminder.participant_id)
+            closest[key] = min(closest.get(key, reminder.offset_minutes), reminder.offset_minutes)
+    queued = False
+    for reminder in claimed:
+        key = (reminder.meeting_id, reminder.participant_id)
+        if reminder.kind == BEFORE and reminder.offset_minutes > closest[key]:
+            repo.drop(reminder, now, "a closer reminder is due too")
+            continue
+        queued = await _send(session, repo, reminder, now) or queued
+    return queued
+
+
+async def _send(
+    session: AsyncSession, repo: ReminderRepository, reminder: Reminder, now: datetime
+) -> bool:
     if not reminder.participant.active:
         repo.drop(reminder, now, "the recipient blocked the bot")
         return False
@@ -62,11 +80,16 @@ async def send_reminder(session: AsyncSession, now: datetime, reminder_id: int) 
         reply = await _digest(repo, reminder, now)
     if reply is None:
         return False
+    # Before notices and broadcasts, the most urgent first; sent at most once: a reminder
+    # that may have arrived is not sent again.
     return OutboxRepository(session).queue(
         reminder.participant,
         reply_to_payload(reply),
         now,
         topic=reminder_topic(reminder.id),
+        priority=Priority.REMINDER,
+        deadline=reminder.due_at,
+        once=True,
     )
 
 
@@ -302,5 +325,5 @@ def setup(rate: float = DEFAULT_RATE) -> FlowRouter:
     router = FlowRouter("reminders")
     router.button(ATTENDANCE, on_attendance_button, registered=True)
     router.maintenance(plan)
-    router.timed(REMINDER_JOB, send_reminder)
+    router.timed(REMINDER_JOB, send_reminders)
     return router

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from handlers.kernel.context import Turn
+from handlers.kernel.context import NOTE_DRAFT, Turn
 from handlers.kernel.flow_router import STALE_BUTTON, FlowRoute, FlowRouter
 from handlers.kernel.i18n import N_, Translator, event_name
 from handlers.kernel.markup import bold, escape, fmt
 from handlers.kernel.notify import reader
 from handlers.kernel.replies import Button, Reply
 from handlers.kernel.timefmt import when
-from handlers.kernel.validation import Problem, check_text, parse_id
+from handlers.kernel.validation import Problem, check_text, clean_text, parse_id
 from handlers.matchmaking.lapsing import expire_due, lapse, request_topic
 from handlers.matchmaking.meetings import Build, announce_scheduled, tell
 from handlers.matchmaking.partners import NEW_REQUEST, partner_card
@@ -46,14 +46,18 @@ async def start_request(turn: Turn, value: str) -> None:
 
 
 def ask_note(turn: Turn, name: str) -> None:
-    """The optional note question."""
+    """The optional note question, with the note the user wrote to this person before, if
+    it could not be sent (refused, or the request was interrupted)."""
     t = turn.t
+    draft = _draft(turn)
+    kept = "\n\n" + fmt(t.gettext("Your note, not sent yet: {note}"), note=draft) if draft else ""
     turn.say(
         bold(fmt(t.gettext("Request a meeting with {name}"), name=name))
         + "\n"
         + t.gettext(
             "Write a short note to introduce yourself (optional), or send the request as it is."
-        ),
+        )
+        + kept,
         (
             (Button(t.gettext("Send without a note"), f"{NOTE}|send"),),
             (Button(t.gettext("Cancel"), f"{NOTE}|cancel"),),
@@ -69,6 +73,7 @@ async def ask_note_again(turn: Turn) -> None:
 
 async def on_note_text(turn: Turn, text: str) -> None:
     """The note: checked, then the request is sent."""
+    _keep_draft(turn, clean_text(text))
     checked = check_text(
         text, min_length=2, max_length=MAX_NOTE, multiline=True, needs_letters=False
     )
@@ -79,12 +84,34 @@ async def on_note_text(turn: Turn, text: str) -> None:
     await _send(turn, str(checked.value))
 
 
+def _draft(turn: Turn) -> str | None:
+    """The unsent note to the person the user is asking now, if any."""
+    kept = turn.state.data.get(NOTE_DRAFT) or {}
+    return kept.get("text") if kept.get("invitee") == turn.state.data.get("invitee") else None
+
+
+def _keep_draft(turn: Turn, text: str) -> None:
+    # Kept across flows (LASTING_KEYS) until the request is sent or cancelled, so that a
+    # command, a refusal or a failed check in between does not lose what the user wrote.
+    if text:
+        kept = {"invitee": turn.state.data.get("invitee"), "text": text[: MAX_NOTE * 3]}
+        turn.state.data = {**turn.state.data, NOTE_DRAFT: kept}
+
+
+def _forget_draft(turn: Turn, invitee: object) -> None:
+    """Drop the kept note if it was written to ``invitee``."""
+    kept = turn.state.data.get(NOTE_DRAFT) or {}
+    if kept.get("invitee") == invitee:
+        turn.state.data = {k: v for k, v in turn.state.data.items() if k != NOTE_DRAFT}
+
+
 async def on_note_button(turn: Turn, value: str) -> None:
     """``note|send`` or ``note|cancel``."""
     if turn.flow != REQUEST_FLOW:
         turn.say(turn.t.gettext(STALE_BUTTON))
         return
     if value == "cancel":
+        _forget_draft(turn, turn.state.data.get("invitee"))
         turn.go("idle")
         turn.say(turn.t.gettext("No request was sent."), edit=True)
         return
@@ -101,11 +128,13 @@ async def _send(turn: Turn, note: str | None) -> None:
         turn.say(checked)
         return
     if isinstance(checked, MeetingRequest):
+        _forget_draft(turn, data.get("invitee"))  # they asked first: agreed without the note
         await _accept_crossing(turn, repo, checked)
         return
     invitee, event = checked
     expires = turn.now + timedelta(hours=event.request_ttl_hours)
     request = await repo.add_request(event, turn.participant, invitee, note, turn.now, expires)
+    _forget_draft(turn, data.get("invitee"))  # sent, or asked before: nothing left to keep
     if request is None:
         turn.say(
             fmt(t.gettext("You have already asked {name} for a meeting."), name=invitee.name or "")
@@ -132,7 +161,7 @@ async def _show_crossing(turn: Turn, repo: RequestRepository, waiting: MeetingRe
     """The user asks someone whose request to them is waiting: show that request, with its
     buttons, instead of starting a second one between the two."""
     request = await repo.request(waiting.id, lock=True)
-    if request is None or not _answerable(turn, request):
+    if request is None or not answerable(turn, request):
         return
     turn.say(
         fmt(
@@ -148,7 +177,7 @@ async def _accept_crossing(turn: Turn, repo: RequestRepository, waiting: Meeting
     """The user sends a request to someone whose request to them arrived meanwhile (while
     the note was being written): both want to meet, so theirs is accepted."""
     request = await repo.request(waiting.id, lock=True)
-    if request is None or not _answerable(turn, request):
+    if request is None or not answerable(turn, request):
         return
     turn.say(
         fmt(
@@ -205,7 +234,7 @@ async def _check(
             date=when(event.registration_deadline, t, me.time_zone),
         )
     existing = await repo.request_between(event.id, me.id, invitee.id)
-    if existing is not None:
+    if existing is not None and existing.status != "withdrawn":  # withdrawn: ask again
         if existing.requester_id == invitee.id and existing.status == "pending":
             return existing
         if existing.requester_id == invitee.id:
@@ -231,24 +260,34 @@ async def _check(
 
 async def on_answer_button(turn: Turn, value: str) -> None:
     """``rq|<request id>|a`` (accept) or ``|d`` (decline), by the invitee only."""
-    t = turn.t
-    request_id, _, answer = value.partition("|")
-    repo = RequestRepository(turn.session)
-    number = parse_id(request_id)
-    request = await repo.request(number, lock=True) if number is not None else None
-    if request is None or request.invitee_id != turn.participant.id or answer not in {"a", "d"}:
-        turn.say(t.gettext(STALE_BUTTON))
-        return
-    if not _answerable(turn, request):
+    request, answer = await received_request(turn, value)
+    if request is None:
         return
     if answer == "a":
         await accept(turn, request, acting=turn.participant)
         return
+    turn.say(decline(turn, request), edit=True)
+
+
+async def received_request(turn: Turn, value: str) -> tuple[MeetingRequest | None, str]:
+    """The locked request in ``<request id>|a`` or ``|d`` when the user may answer it now
+    (they are the invitee and it is pending), with the answer; else ``None`` (user told)."""
+    request_id, _, answer = value.partition("|")
+    number = parse_id(request_id)
+    repo = RequestRepository(turn.session)
+    request = await repo.request(number, lock=True) if number is not None else None
+    if request is None or request.invitee_id != turn.participant.id or answer not in {"a", "d"}:
+        turn.say(turn.t.gettext(STALE_BUTTON))
+        return None, answer
+    if not answerable(turn, request):
+        return None, answer
+    return request, answer
+
+
+def decline(turn: Turn, request: MeetingRequest) -> str:
+    """Decline the (pending, locked) request: the requester is told kindly; returns what to
+    tell the user."""
     request.status, request.answered_at = "declined", turn.now
-    turn.say(
-        fmt(t.gettext("You declined the request from {name}."), name=request.requester.name or ""),
-        edit=True,
-    )
     tell(
         turn,
         request.requester,
@@ -264,9 +303,12 @@ async def on_answer_button(turn: Turn, value: str) -> None:
         ],
         topic=request_topic(request),
     )
+    return fmt(
+        turn.t.gettext("You declined the request from {name}."), name=request.requester.name or ""
+    )
 
 
-def _answerable(turn: Turn, request: MeetingRequest) -> bool:
+def answerable(turn: Turn, request: MeetingRequest) -> bool:
     """Whether the (locked) request still awaits an answer; if not, the user is told why.
 
     A request whose time is up lapses here: the presser is told directly, and only the

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.kernel.context import Turn
 from handlers.kernel.flow_router import FlowRouter, Outcome
-from handlers.kernel.i18n import N_, Translator
+from handlers.kernel.i18n import N_, Translator, event_name
 from handlers.kernel.markup import fmt
 from handlers.kernel.replies import Button, Document
 from handlers.organiser.rights import organisers_only
@@ -108,7 +108,7 @@ async def _participants(repo: StatisticsRepository, scope: EventScope, t: Transl
     )  # fmt: skip
     rows: list[tuple[Cell, ...]] = []
     for p in people:
-        area_names = [_name(a.names, t.code) for a in areas.get(p.id, [])]
+        area_names = [event_name(a.names, t.code) for a in areas.get(p.id, [])]
         rows.append(
             (
                 p.id, p.name, p.organisation, _org_type(p, t), p.country,
@@ -170,10 +170,6 @@ async def _feedback(repo: StatisticsRepository, scope: EventScope, t: Translator
 
 def _org_type(p: Participant, t: Translator) -> str | None:
     return t.gettext(ORG_TYPES[p.org_type]) if p.org_type in ORG_TYPES else p.org_type
-
-
-def _name(names: dict[str, object], locale: str) -> str:
-    return str(names.get(locale) or names.get("en") or next(iter(names.values()), ""))
 
 
 # --- the chat ---------------------------------------------------------------------------

@@ -9,11 +9,9 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from babel.lists import format_list
-
 from handlers.kernel.context import Turn
 from handlers.kernel.i18n import N_, SUPPORTED_LOCALES, translator
-from handlers.kernel.markup import bold, escape
+from handlers.kernel.markup import bold, escape, italic
 from handlers.kernel.validation import (
     Checked,
     Problem,
@@ -21,6 +19,7 @@ from handlers.kernel.validation import (
     check_phone,
     check_text,
     check_url,
+    length_hint,
     normalise_shared_phone,
 )
 from handlers.participant.countries import (
@@ -105,6 +104,9 @@ class Field:
 class TextField(Field):
     """Free text stored in one participant column, checked by length and content."""
 
+    states_length = True
+    """Whether the question says how long the answer may be (formats such as e-mail don't)."""
+
     def __init__(
         self,
         key: str,
@@ -120,6 +122,12 @@ class TextField(Field):
         self.key, self.attr, self.label, self.prompt = key, attr, label, prompt
         self.min_length, self.max_length, self.multiline = min_length, max_length, multiline
         self.optional = optional
+
+    def question(self, turn: Turn) -> str:
+        question = super().question(turn)
+        if not self.states_length:
+            return question
+        return question + "\n" + italic(length_hint(self.min_length, self.max_length, turn.t))
 
     def check(self, text: str) -> Checked:
         """Validate and normalise typed text."""
@@ -145,12 +153,16 @@ class TextField(Field):
 class EmailField(TextField):
     """An e-mail address, syntax-checked."""
 
+    states_length = False
+
     def check(self, text: str) -> Checked:
         return check_email(text)
 
 
 class WebsiteField(TextField):
     """A web address; ``https://`` is added when missing."""
+
+    states_length = False
 
     def check(self, text: str) -> Checked:
         return check_url(text)
@@ -159,8 +171,18 @@ class WebsiteField(TextField):
 class PhoneField(TextField):
     """A phone number, typed or shared with the client's contact button."""
 
+    states_length = False
+
     def check(self, text: str) -> Checked:
         return check_phone(text)
+
+    async def on_text(self, turn: Turn, text: str) -> Answer:
+        # The participant's country lets a number typed without its code be written out.
+        checked = check_phone(text, turn.participant.country)
+        if isinstance(checked, Problem):
+            return checked
+        turn.participant.phone = checked.value
+        return Outcome.DONE
 
     def contact_button(self, turn: Turn) -> str | None:
         return turn.t.gettext("📱 Share my phone number")
@@ -262,7 +284,7 @@ class CountryField(Field):
     columns = 2
 
     async def on_text(self, turn: Turn, text: str) -> Answer:
-        checked = check_country(text)
+        checked = check_country(text, turn.t)
         if isinstance(checked, Problem):
             return checked
         return await self.on_choice(turn, checked.value)
@@ -311,7 +333,7 @@ class ToggleField(Field):
     async def current(self, turn: Turn) -> str | None:
         chosen = set(await self.selected(turn))
         names = [self.name_in_text(turn, c) for c in self.choices(turn) if c.value in chosen]
-        return escape(format_list(names, locale=turn.t.locale)) if names else None
+        return escape(turn.t.list(names)) if names else None
 
     def name_in_text(self, turn: Turn, choice: Choice) -> str:
         """How an option is written inside a sentence (labels may be capitalised)."""
@@ -363,7 +385,7 @@ class InterestAreasField(ToggleField):
         codes = await self.selected(turn)
         areas = await turn.taxonomy.areas_by_code(codes)
         names = [_area_name(a.names, turn.participant.locale) for a in areas]
-        return escape(format_list(names, locale=turn.t.locale)) if names else None
+        return escape(turn.t.list(names)) if names else None
 
 
 def _area_name(names: dict[str, Any], locale: str) -> str:

@@ -102,7 +102,7 @@ WEBSITE = WebsiteField(
 )  # fmt: skip
 PROFILE = TextField(
     "profile", "profile", N_("Description"),
-    N_("Describe your organisation and its work in a few sentences (at most 1,000 characters)."),
+    N_("Describe your organisation and its work in a few sentences."),
     min_length=10, max_length=1000, multiline=True,
 )  # fmt: skip
 OFFER = TextField(

@@ -10,7 +10,6 @@ from handlers.participant.field_flow import FieldFlow
 from handlers.participant.fields import Field, PhoneField, ToggleField
 from handlers.participant.form import EDITABLE_FIELDS
 from handlers.participant.prompts import EDIT_FLOW, NAV_CANCEL, ask
-from handlers.participant.registration import start
 
 _EDITABLE = {field.key: field for field in EDITABLE_FIELDS}
 
@@ -78,10 +77,6 @@ async def leave_edit(turn: Turn, field: Field, *, saved: bool = False) -> bool:
 
 
 async def _profile_command(turn: Turn, _args: str) -> None:
-    if not turn.registered:
-        turn.say(turn.t.gettext("You can see your profile once registration is complete."))
-        await start(turn, new=False)
-        return
     if (field := editing(turn)) is not None:
         await finish_edit(turn, field, saved=False)
         return
@@ -128,7 +123,8 @@ EDITING = FieldFlow(EDIT_FLOW, _edited_field, _ask, done=_saved, navigation={NAV
 def setup() -> FlowRouter:
     """``/profile``, the card's edit buttons and the editing of one field."""
     router = FlowRouter("profile")
-    router.command("profile", _profile_command)
+    # Before registration is complete the core answers, as for every participant's command.
+    router.command("profile", _profile_command, registered=True)
     router.button(EDIT, _edit_button, registered=True)
     router.flow(EDITING.route(cancel=_cancel, leave=leave_editing))
     return router

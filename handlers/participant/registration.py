@@ -92,9 +92,12 @@ def pause(turn: Turn) -> None:
 
 
 def _leave(turn: Turn, field: Field) -> None:
-    # The phone question shows a reply keyboard; it must not outlive the question.
+    # The phone question shows a reply keyboard; it must not outlive the question. Telegram
+    # takes it away only with a message of its own, so that message says what was kept.
     if isinstance(field, PhoneField):
-        turn.say(turn.t.gettext("Thank you."), remove_keyboard=True)
+        t, phone = turn.t, turn.participant.phone
+        text = fmt(t.gettext("Phone number saved: {phone}"), phone=phone) if phone else None
+        turn.say(text or t.gettext("No phone number saved."), remove_keyboard=True)
 
 
 async def _complete(turn: Turn) -> None:
@@ -116,9 +119,12 @@ async def _start_command(turn: Turn, args: str) -> None:
         return
     if turn.registered and turn.flow != "idle":
         turn.go("idle")
-    if turn.registered and args:
+    if args:
+        # A registered participant joins now; a newcomer learns at once whether the code is
+        # good (and joins once registered).
         await turn.flows.use_start_payload(turn)
-        return
+        if turn.registered:
+            return
     await start(turn, new=turn.created)
 
 

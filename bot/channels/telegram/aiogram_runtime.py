@@ -18,8 +18,10 @@ from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramNetworkError,
+    TelegramNotFound,
     TelegramRetryAfter,
     TelegramServerError,
+    TelegramUnauthorizedError,
 )
 from aiogram.types import (
     BotCommand,
@@ -32,6 +34,7 @@ from aiogram.types import (
     ReplyKeyboardRemove,
     TelegramObject,
     Update,
+    User,
 )
 from aiohttp import ClientConnectorError
 
@@ -45,6 +48,7 @@ from bot.channels.telegram.transport import (
     Rejected,
     RetryLater,
     TelegramError,
+    TokenRefused,
     Transient,
 )
 from bot.sending.limits import RateLimiter
@@ -113,7 +117,14 @@ class AiogramTransport:
         self.bot = bot
 
     async def bot_username(self) -> str:
-        me = await _translated(self.bot.get_me)
+        async def get_me() -> User:
+            try:
+                return await self.bot.get_me()
+            except (TelegramUnauthorizedError, TelegramNotFound) as exc:
+                # From getMe, which needs nothing but the token, these refuse the token.
+                raise TokenRefused(exc.message) from exc
+
+        me = await _translated(get_me)
         return me.username or ""
 
     async def send_message(self, chat_id: int, text: str, markup: dict[str, Any] | None) -> int:

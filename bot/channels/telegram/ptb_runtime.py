@@ -39,6 +39,7 @@ from bot.channels.telegram.transport import (
     NotModified,
     Rejected,
     RetryLater,
+    TokenRefused,
     Transient,
 )
 from bot.sending.limits import RateLimiter
@@ -77,6 +78,14 @@ async def _translated(call: Callable[[], Awaitable[T]]) -> T:
         raise Transient(exc.message) from exc
     except ptb_error.TelegramError as exc:
         raise Rejected(exc.message) from exc
+
+
+def _server_said(error: ptb_error.TelegramError) -> str:
+    """The Bot API's own description, under the messages PTB wraps it in (one names the
+    token itself)."""
+    while isinstance(error.__cause__, ptb_error.TelegramError):
+        error = error.__cause__
+    return error.message
 
 
 # The bridge's keyboards, by the field that tells them apart (render.reply_markup).
@@ -222,7 +231,10 @@ class PTBRuntime:
         self.application.add_handler(TypeHandler(Update, to_bridge))
 
     async def start(self) -> None:
-        await self.application.initialize()
+        try:
+            await self.application.initialize()  # calls getMe
+        except ptb_error.InvalidToken as exc:  # 401, or 404: no bot at this token and URL
+            raise TokenRefused(_server_said(exc)) from exc
         username = await self.bridge.transport.bot_username()
         log.info("python-telegram-bot runtime for @%s", username)
         await self.bridge.set_up_profile()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.app import App
 from bot.channels.telegram.runtime import Runtime, webhook_config
+from bot.channels.telegram.transport import TokenRefused
 from bot.config import Settings
 from bot.sending.limits import RateLimiter
 
@@ -28,6 +29,11 @@ def build_runtime(app: App, limiter: RateLimiter | None = None) -> Runtime:
 def start_failure(settings: Settings, exc: Exception) -> str:
     """What went wrong at start-up and which settings to check, without the token."""
     reason = str(exc).strip().rstrip(".") or type(exc).__name__
+    if isinstance(exc, TokenRefused):
+        reason = (
+            f"the Bot API refused the token ({reason}): it is mistyped or was revoked; "
+            "copy it again from @BotFather in Telegram (/mybots, your bot, API Token)"
+        )
     if settings.telegram_bot_token:
         reason = reason.replace(settings.telegram_bot_token, "<TELEGRAM_BOT_TOKEN>")
     check = f"TELEGRAM_BOT_TOKEN and TELEGRAM_API_BASE (now {settings.telegram_api_base})"

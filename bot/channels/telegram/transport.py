@@ -30,6 +30,7 @@ __all__ = [
     "Rejected",
     "RetryLater",
     "TelegramError",
+    "TokenRefused",
     "Transient",
     "Transport",
     "reply_calls",
@@ -42,6 +43,10 @@ T = TypeVar("T")
 
 class NotModified(Rejected):
     """400 "message is not modified": the edit would change nothing."""
+
+
+class TokenRefused(Rejected):
+    """``getMe`` answered 401 Unauthorized (or 404: no bot at that token and base URL)."""
 
 
 # One Bot API call, ready to make (and to make again).

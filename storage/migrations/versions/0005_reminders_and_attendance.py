@@ -97,8 +97,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.drop_column("reminder_policy")
+    # In place (SQLite 3.35+ drops a column itself): a batch rebuild would drop the old
+    # events table, and with foreign keys on, its cascade would delete every meeting.
+    op.drop_column("events", "reminder_policy")
 
     with op.batch_alter_table("reminders", schema=None) as batch_op:
         batch_op.drop_index("ix_reminders_state_send_at")
