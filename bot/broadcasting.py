@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 async def queue_all(core: Core, broadcast_id: int) -> int:
     """Queue every chunk still waiting; returns how many chunks were queued."""
     chunks = 0
-    while await core.run_timed(JOB, broadcast_id):
+    while await core.run_timed(JOB, [broadcast_id]):
         chunks += 1
         await asyncio.sleep(0)  # let replies in between two chunks
     return chunks

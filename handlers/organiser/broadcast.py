@@ -15,6 +15,7 @@ broadcast a button names must be one this organiser drafted: a payload proves no
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import distinct, select
@@ -390,6 +391,16 @@ async def _show_progress(turn: Turn, broadcast: Broadcast, *, edit: bool) -> Non
     turn.say(progress_text(report, turn.t, finished=finished), rows, edit=edit)
 
 
+async def queue_next_chunks(
+    session: AsyncSession, now: datetime, broadcast_ids: Sequence[int]
+) -> bool:
+    """The timed job: queue each broadcast's next chunk; ``False`` when nothing was left."""
+    queued = False
+    for broadcast_id in broadcast_ids:
+        queued = await queue_next_chunk(session, now, broadcast_id) or queued
+    return queued
+
+
 async def queue_next_chunk(session: AsyncSession, now: datetime, broadcast_id: int) -> bool:
     """The timed job: queue the broadcast's next chunk; ``False`` when nothing was left."""
     repo = BroadcastRepository(session)
@@ -433,6 +444,6 @@ def setup() -> FlowRouter:
             BROADCAST, text=on_text, ask_again=ask_again, cancel=on_cancel, ended_by_commands=True
         )
     )
-    router.timed(JOB, queue_next_chunk)
+    router.timed(JOB, queue_next_chunks)
     router.maintenance(report_finished)
     return router
