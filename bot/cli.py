@@ -17,6 +17,7 @@ from bot.channels.telegram.runtime import StartFailed
 from bot.clock import system_clock, travelling_clock
 from bot.config import ConfigError, Settings, load_settings
 from bot.events.commands import add_events_parser, offer_demo, run_events
+from bot.organiser.broadcast_cli import add_broadcast_parser
 from bot.organiser.commands import add_organiser_parsers
 from storage import migrate
 from storage.db import create_engine
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.add_parser("current", help="show the database's migration revision")
     add_events_parser(commands)
     add_organiser_parsers(commands)
+    add_broadcast_parser(commands)
     return parser
 
 

@@ -24,6 +24,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 
 from bot.app import App
+from bot.broadcasting import resume as resume_broadcasts
 from bot.clock import system_clock
 from handlers.core import Core
 from handlers.matchmaking.reminders import REMINDER_JOB
@@ -61,7 +62,15 @@ class Scheduling:
             await self.app.core.run_maintenance()
         except Exception:
             log.exception("maintenance sweep failed; it runs again in a minute")
+        await self._broadcasts()
         await self.reload()
+
+    async def _broadcasts(self) -> None:
+        """Queue the deliveries of broadcasts being sent (a confirmation, or a crash)."""
+        try:
+            await resume_broadcasts(self.app.core)
+        except Exception:
+            log.exception("could not queue broadcasts; trying again at the next sweep")
 
     async def reload(self) -> int:
         """Make the scheduler's reminder jobs those the database plans within the horizon;
@@ -131,6 +140,7 @@ class Scheduling:
             await asyncio.sleep(RELOAD_DEBOUNCE)
             changed.clear()
             await self.app.core.run_maintenance()
+            await self._broadcasts()
             await self.reload()
 
     async def settle(self) -> None:

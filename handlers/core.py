@@ -56,7 +56,7 @@ from handlers.matchmaking import (
     requests,
     waiting,
 )
-from handlers.organiser import admins, exports, rights, stats
+from handlers.organiser import admins, broadcast, exports, rights, stats
 from handlers.participant import language, privacy, profile, registration
 from storage.db import is_transient_conflict, transaction_gate
 from storage.reminders import DEFAULT_RATE as DEFAULT_REMINDER_RATE
@@ -92,6 +92,7 @@ def default_routers(*, reminder_rate: float = DEFAULT_REMINDER_RATE) -> list[Flo
         stats.setup(),
         exports.setup(),
         admins.setup(),
+        broadcast.setup(),
     ]
 
 

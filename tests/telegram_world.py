@@ -69,6 +69,8 @@ async def running_bot(
     webhook: bool = False,
     secret: str | None = "s3cret-token",
     admin_ids: tuple[int, ...] = (),
+    clock: Clock | None = None,
+    **settings: Any,
 ) -> AsyncIterator[World]:
     """Start the fake server and Ponte on ``framework``; stop both afterwards."""
     async with FakeBotApi() as api:
@@ -80,7 +82,7 @@ async def running_bot(
                 "webhook_secret": secret,
                 "webhook_listen": f"127.0.0.1:{port}",
             }
-        settings = Settings(
+        configuration = Settings(
             _env_file=None,
             database_url=database_url,
             telegram_bot_token=api.token,
@@ -88,8 +90,9 @@ async def running_bot(
             bot_framework=framework,
             admin_ids=admin_ids,
             **extra,
+            **settings,
         )
-        app = await build_app(settings, clock=Clock(ticking=True))
+        app = await build_app(configuration, clock=clock or Clock(ticking=True))
         serving = await start(app)
         try:
             yield World(api, app, serving)

@@ -24,6 +24,7 @@ PANEL: tuple[tuple[tuple[str, str], ...], ...] = (
     ((N_("Statistics"), "stats|"), (N_("Organisers"), "admins|list")),
     ((N_("Participants (Excel)"), "xport|participants|xlsx|"), (N_("Participants (CSV)"), "xport|participants|csv|")),
     ((N_("Meetings (Excel)"), "xport|meetings|xlsx|"), (N_("Meetings (CSV)"), "xport|meetings|csv|")),
+    ((N_("New announcement"), "bc|new"),),
 )  # fmt: skip
 """The panel's rows of buttons (label, payload); a new organiser tool adds its own here."""
 
@@ -65,6 +66,7 @@ async def show_panel(turn: Turn, _args: str) -> Outcome:
         t.gettext("/stats [event code]: statistics with a chart"),
         t.gettext("/export participants|meetings|feedback [csv|xlsx] [event code]: a spreadsheet"),
         t.gettext("/admins, /admins add ID, /admins remove ID: the organisers"),
+        t.gettext("/broadcast [KEY=VALUE…]: an announcement to some or all participants"),
     ]
     rows = [tuple(Button(t.gettext(label), payload) for label, payload in row) for row in PANEL]
     turn.say("\n".join(lines), tuple(rows))

@@ -1,0 +1,307 @@
+"""Broadcasts: who is in a segment, the stored deliveries, queueing in chunks, the report.
+
+A broadcast starts by writing one ``waiting`` delivery per recipient in one statement
+(unique per broadcast and participant: nobody is a recipient twice). The deliveries are
+then queued into the outbox a chunk per transaction (:meth:`BroadcastRepository.queue_chunk`),
+each chunk's outbox messages and its deliveries' ``queued`` mark committed together: after
+a crash while queueing, queueing resumes with the deliveries still waiting, and none is
+queued twice. Broadcast messages are queued ``once`` at :attr:`Priority.BROADCAST`: the
+sender never sends one twice, gives up one that was in flight at a crash as uncertain, and
+sends every reply, reminder and notice before them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, func, insert, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.broadcast_models import (
+    DONE,
+    DRAFT,
+    QUEUED,
+    SENDING,
+    SKIPPED,
+    WAITING,
+    Broadcast,
+    BroadcastDelivery,
+)
+from storage.event_models import Event, EventRegistration, Meeting, Slot
+from storage.models import ConsentRecord, InterestArea, Participant, ParticipantInterest
+from storage.outbox import SILENT_CHANNELS, OutboxRepository, Priority, StateCounts
+from storage.reminder_models import Attendance
+
+CHUNK = 500
+"""Deliveries queued per transaction: short enough never to hold the database for long."""
+CONSENT_PURPOSE = "profile_sharing"  # handlers.participant.consent.PRIVACY_PURPOSE
+
+
+def topic_of(broadcast_id: int) -> str:
+    """The outbox topic of a broadcast's messages (ends with ``:``, so that the prefix of
+    broadcast 1 is not also the prefix of broadcast 12)."""
+    return f"broadcast:{broadcast_id}:"
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """Who receives a broadcast: every given condition holds (nothing given: everyone)."""
+
+    event_id: int | None = None
+    country: str | None = None
+    org_type: str | None = None
+    area_code: str | None = None
+    locale: str | None = None
+    unconfirmed: bool = False
+    """Only those with an upcoming scheduled meeting they have not confirmed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """How a broadcast stands: its recipients, and what became of their messages."""
+
+    recipients: int
+    waiting: int
+    """Not queued yet (queueing goes on)."""
+    skipped: int
+    """Not queued: they blocked the bot (or left) after the broadcast started."""
+    outbox: StateCounts
+
+    @property
+    def delivered(self) -> int:
+        return self.outbox.delivered
+
+    @property
+    def blocked(self) -> int:
+        """Blocked the bot: while sending, or before their turn came."""
+        return self.outbox.blocked + self.skipped
+
+    @property
+    def failed(self) -> int:
+        return self.outbox.failed
+
+    @property
+    def uncertain(self) -> int:
+        return self.outbox.uncertain
+
+    @property
+    def pending(self) -> int:
+        """Not settled yet: waiting to be queued, or queued and not sent."""
+        return self.waiting + self.outbox.pending
+
+    @property
+    def settled(self) -> int:
+        return self.recipients - self.pending
+
+
+def recipients_query(segment: Segment, now: datetime) -> Any:
+    """``SELECT participants.id`` of the segment's recipients: registered, reachable (not
+    blocked), with consent, on a channel with someone behind it."""
+    conditions: list[ColumnElement[bool]] = [
+        Participant.registered_at.is_not(None),
+        Participant.active.is_(True),
+        Participant.channel.not_in(list(SILENT_CHANNELS)),
+        exists().where(
+            ConsentRecord.participant_id == Participant.id,
+            ConsentRecord.purpose == CONSENT_PURPOSE,
+        ),
+    ]
+    if segment.event_id is not None:
+        conditions.append(
+            exists().where(
+                EventRegistration.participant_id == Participant.id,
+                EventRegistration.event_id == segment.event_id,
+            )
+        )
+    if segment.country is not None:
+        conditions.append(Participant.country == segment.country)
+    if segment.org_type is not None:
+        conditions.append(Participant.org_type == segment.org_type)
+    if segment.locale is not None:
+        conditions.append(Participant.locale == segment.locale)
+    if segment.area_code is not None:
+        conditions.append(
+            exists().where(
+                ParticipantInterest.participant_id == Participant.id,
+                ParticipantInterest.area_id == InterestArea.id,
+                InterestArea.code == segment.area_code,
+            )
+        )
+    if segment.unconfirmed:
+        meeting = [
+            Meeting.status == "scheduled",
+            or_(Meeting.first_id == Participant.id, Meeting.second_id == Participant.id),
+            Slot.id == Meeting.slot_id,
+            Slot.starts_at > now,
+            ~exists().where(
+                Attendance.meeting_id == Meeting.id,
+                Attendance.participant_id == Participant.id,
+                Attendance.status == "confirmed",
+            ),
+        ]
+        if segment.event_id is not None:
+            meeting.append(Meeting.event_id == segment.event_id)
+        conditions.append(exists().where(and_(*meeting)))
+    return select(Participant.id).where(*conditions)
+
+
+class BroadcastRepository:
+    """Create, start, queue and report broadcasts."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def count(self, segment: Segment, now: datetime) -> int:
+        """How many would receive a broadcast to ``segment`` now."""
+        query = recipients_query(segment, now).subquery()
+        return int(await self.session.scalar(select(func.count()).select_from(query)) or 0)
+
+    async def event_id(self, code: str) -> int | None:
+        """The id of the event with ``code``, if there is one."""
+        value: int | None = await self.session.scalar(select(Event.id).where(Event.code == code))
+        return value
+
+    async def draft(
+        self,
+        organiser_id: int | None,
+        texts: dict[str, str],
+        segment: dict[str, Any],
+        now: datetime,
+    ) -> Broadcast:
+        """Store a broadcast not sent yet (what the confirmation button refers to)."""
+        broadcast = Broadcast(
+            organiser_id=organiser_id,
+            texts=dict(texts),
+            segment=dict(segment),
+            state=DRAFT,
+            recipients=0,
+            created_at=now,
+        )
+        self.session.add(broadcast)
+        await self.session.flush()
+        return broadcast
+
+    async def get(self, broadcast_id: int, *, for_update: bool = False) -> Broadcast | None:
+        """The broadcast, locked for this transaction with ``for_update`` (a confirm tap)."""
+        query = select(Broadcast).where(Broadcast.id == broadcast_id)
+        if for_update:
+            query = query.with_for_update()
+        broadcast: Broadcast | None = await self.session.scalar(query)
+        return broadcast
+
+    async def start(self, broadcast: Broadcast, segment: Segment, now: datetime) -> int:
+        """Write a waiting delivery for every recipient and mark the broadcast sending.
+
+        Returns the number of recipients. Only a draft starts: the caller checks it under
+        :meth:`get`'s lock, so a second confirmation starts nothing.
+        """
+        chosen = recipients_query(segment, now).subquery()
+        await self.session.execute(
+            insert(BroadcastDelivery).from_select(
+                ["broadcast_id", "participant_id", "state"],
+                select(literal(broadcast.id), chosen.c.id, literal(WAITING)),
+            )
+        )
+        recipients = int(
+            await self.session.scalar(
+                select(func.count()).where(BroadcastDelivery.broadcast_id == broadcast.id)
+            )
+            or 0
+        )
+        broadcast.state, broadcast.started_at, broadcast.recipients = SENDING, now, recipients
+        await self.session.flush()
+        return recipients
+
+    async def queue_chunk(
+        self,
+        broadcast: Broadcast,
+        payloads: dict[str, dict[str, Any]],
+        fallback: dict[str, Any],
+        now: datetime,
+        size: int | None = None,
+    ) -> int:
+        """Queue up to ``size`` (:data:`CHUNK`) waiting deliveries: each recipient's payload by locale
+        (``fallback`` for other locales). Returns how many deliveries were settled here
+        (queued or skipped); 0 when none was waiting.
+
+        A recipient who blocked the bot since the start is skipped. Call it inside the
+        transaction that commits it: the outbox rows and the deliveries' new state go
+        together.
+        """
+        rows = (
+            await self.session.execute(
+                select(BroadcastDelivery, Participant)
+                .join(Participant, Participant.id == BroadcastDelivery.participant_id)
+                .where(
+                    BroadcastDelivery.broadcast_id == broadcast.id,
+                    BroadcastDelivery.state == WAITING,
+                )
+                .order_by(BroadcastDelivery.id)
+                .limit(CHUNK if size is None else size)
+                .with_for_update(of=BroadcastDelivery)
+            )
+        ).all()
+        outbox = OutboxRepository(self.session)
+        topic = topic_of(broadcast.id)
+        for delivery, person in rows:
+            reachable = person.active and person.registered_at is not None
+            if reachable and outbox.queue(
+                person,
+                payloads.get(person.locale, fallback),
+                now,
+                topic=topic,
+                priority=Priority.BROADCAST,
+                once=True,
+            ):
+                delivery.state = QUEUED
+            else:
+                delivery.state = SKIPPED
+        await self.session.flush()
+        return len(rows)
+
+    async def needing_queueing(self) -> list[int]:
+        """Broadcasts being sent with deliveries not queued yet (after a crash, say)."""
+        rows = await self.session.scalars(
+            select(Broadcast.id)
+            .where(
+                Broadcast.state == SENDING,
+                exists().where(
+                    BroadcastDelivery.broadcast_id == Broadcast.id,
+                    BroadcastDelivery.state == WAITING,
+                ),
+            )
+            .order_by(Broadcast.id)
+        )
+        return list(rows)
+
+    async def report(self, broadcast: Broadcast) -> Report:
+        """Where the broadcast's deliveries stand now."""
+        rows = await self.session.execute(
+            select(BroadcastDelivery.state, func.count())
+            .where(BroadcastDelivery.broadcast_id == broadcast.id)
+            .group_by(BroadcastDelivery.state)
+        )
+        by_state: dict[str, int] = {state: count for state, count in rows.all()}
+        counts = await OutboxRepository(self.session).state_counts(topic_of(broadcast.id))
+        return Report(
+            recipients=broadcast.recipients,
+            waiting=by_state.get(WAITING, 0),
+            skipped=by_state.get(SKIPPED, 0),
+            outbox=counts,
+        )
+
+    async def finish_settled(self, now: datetime) -> list[tuple[Broadcast, Report]]:
+        """Mark done the broadcasts being sent whose every delivery is settled; returns
+        them with their final report. Each is returned once (it is no longer ``sending``)."""
+        sending = await self.session.scalars(
+            select(Broadcast).where(Broadcast.state == SENDING).with_for_update()
+        )
+        finished: list[tuple[Broadcast, Report]] = []
+        for broadcast in sending.all():
+            report = await self.report(broadcast)
+            if report.pending == 0:
+                broadcast.state, broadcast.finished_at = DONE, now
+                finished.append((broadcast, report))
+        return finished
