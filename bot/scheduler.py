@@ -45,6 +45,14 @@ def reminder_job_id(second: datetime) -> str:
     return f"{REMINDER_PREFIX}{second.astimezone(UTC):%Y%m%dT%H%M%S}"
 
 
+def job_second(send_at: datetime) -> datetime:
+    """The second whose job sends a reminder planned at ``send_at``: the first whole second
+    at or after it, because a job claims only what is planned for its moment or earlier (a
+    job at the second's start would leave the rest of that second for the next sweep)."""
+    second = send_at.replace(microsecond=0)
+    return second if second == send_at else second + timedelta(seconds=1)
+
+
 @dataclass
 class Scheduling:
     """Ponte's scheduler and the reminder jobs it runs."""
@@ -88,7 +96,7 @@ class Scheduling:
             return 0
         wanted: dict[str, tuple[datetime, list[int]]] = {}
         for reminder in due:
-            second = reminder.send_at.replace(microsecond=0)
+            second = job_second(reminder.send_at)
             job_id = reminder_job_id(second)
             wanted.setdefault(job_id, (second, []))[1].append(reminder.id)
         changes = 0

@@ -3,6 +3,8 @@ and time zone, moved and dropped with the meeting, answered with attendance butt
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -480,6 +482,32 @@ async def test_a_burst_is_planned_to_arrive_before_it_is_due(app: App, clock: Cl
     gap = timedelta(seconds=1 / 20)
     assert planned == [due - DELIVERY_MARGIN - gap, due - DELIVERY_MARGIN]
     assert all(due - at <= max_lead("before", 15) for at in planned)
+
+
+async def test_every_reminder_of_a_burst_is_claimed_when_its_second_comes(
+    app: App, clock: Clock, scheduling: Scheduling
+) -> None:
+    """Regression: a burst is planned 1/20 s apart, and each second's job fired at the
+    second's start, before the reminders planned later in it, which then waited for the next
+    minute's sweep (bench/reminders_burst: most of a burst arrived late)."""
+    ids, chats = await setup(app, clock)
+    await request_and_accept(app, chats, ids, "maria", "wang")
+    due = FIRST_SLOT - timedelta(minutes=15)
+    async with app.sessions() as session, session.begin():
+        await ReminderRepository(session).spread(due - timedelta(minutes=30), rate=20.0)
+
+    def closest(rows: list[Reminder]) -> list[Reminder]:
+        return [r for r in rows if r.kind == "before" and r.offset_minutes == 15]
+
+    planned = [r.send_at for r in closest(await reminders(app))]
+    assert any(moment.microsecond for moment in planned), "a send within a second"
+    clock.now, clock.started, clock.ticking = min(planned) - timedelta(seconds=1.5), 0.0, True
+    clock.started = time.monotonic()
+    await scheduling.reload()
+    async with asyncio.timeout(10):  # both are due within 1.6 s; the next sweep is 60 s off
+        while any(r.state == "pending" for r in closest(await reminders(app))):
+            await asyncio.sleep(0.05)
+    assert {r.state for r in closest(await reminders(app))} == {"sent"}
 
 
 async def test_statistics_count_confirmed_attendance(app: App, clock: Clock) -> None:
