@@ -3,7 +3,6 @@ and time zone, moved and dropped with the meeting, answered with attendance butt
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -22,6 +21,7 @@ from storage.reminder_models import Attendance, Reminder
 from storage.reminders import DELIVERY_MARGIN, ReminderRepository, max_lead
 from tests.events_support import Clock, Someone, add_people, inbox, make_event, text_of
 from tests.test_matchmaking import request_and_accept, setup
+from tests.test_outbox_delivery import eventually
 
 FIRST_SLOT = datetime(2026, 12, 15, 8, 0, tzinfo=UTC)  # 09:00 in Rome, 16:00 in Beijing
 
@@ -504,10 +504,12 @@ async def test_every_reminder_of_a_burst_is_claimed_when_its_second_comes(
     clock.now, clock.started, clock.ticking = min(planned) - timedelta(seconds=1.5), 0.0, True
     clock.started = time.monotonic()
     await scheduling.reload()
-    async with asyncio.timeout(10):  # both are due within 1.6 s; the next sweep is 60 s off
-        while any(r.state == "pending" for r in closest(await reminders(app))):
-            await asyncio.sleep(0.05)
-    assert {r.state for r in closest(await reminders(app))} == {"sent"}
+
+    async def both_claimed() -> bool:
+        return all(r.state == "sent" for r in closest(await reminders(app)))
+
+    # Both are due within 1.6 s; the next sweep, which would also send them, is 60 s off.
+    await eventually(both_claimed, "both reminders claimed", seconds=10)
 
 
 async def test_statistics_count_confirmed_attendance(app: App, clock: Clock) -> None:
