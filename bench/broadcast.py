@@ -121,8 +121,9 @@ async def speed_run(framework: str, recipients: int, limit: int, settings: dict[
             people = await add_recipients(world.app.sessions, recipients, event_id=event_id)
             for uid in people:
                 api.user(uid, f"R{uid}")
-            idle = await replies_latency(api, 20, every) if probe else []
+            # Telegram's limits hold for the idle replies too, so both p99s are measured alike.
             flood = api.enforce_limits(limit)
+            idle = await replies_latency(api, 20, every) if probe else []
             started = time.monotonic()
             broadcast_id = await start_broadcast(world, event_id)
             busy: list[float] = []
@@ -159,6 +160,7 @@ async def speed_run(framework: str, recipients: int, limit: int, settings: dict[
                 "rate": (len(times) - 1) / span if span else 0.0,
                 "ratio": ((len(times) - 1) / span if span else 0.0) / limit,
                 "refused_429": len(flood.refused), "delivered": final.delivered,
+                "refused_429_to_recipients": sum(1 for _, chat in flood.refused if chat in chats),
                 "max_per_chat": max(per_chat.values(), default=0), "total_s": time.monotonic() - started,
                 "idle_p99_ms": p99(idle) * 1000, "busy_p99_ms": p99(busy) * 1000,
                 "reminder_late_s": reminder_late,
@@ -244,7 +246,8 @@ if __name__ == "__main__":
     parser.add_argument(
         "--rate", type=int, default=29, help="OUTBOUND_RATE of the free run (default 29)"
     )
-    parser.add_argument("--every", type=float, default=0.5, help="seconds between two /help")
+    # A fast typist: Telegram lets a chat receive about one message a second, in short bursts.
+    parser.add_argument("--every", type=float, default=1.5, help="seconds between two /help")
     parser.add_argument(
         "--runs", nargs="+", default=["free", "paid", "crash"], choices=["free", "paid", "crash"]
     )

@@ -160,19 +160,34 @@ class OutboxRepository:
         *,
         chat_id: str | None = None,
     ) -> OutboxMessage | None:
-        """Take the next due message for delivery: hidden from every sender for ``lease``.
+        """Take the next due message for delivery: :meth:`lease_batch` of one."""
+        rows = await self.lease_batch(channel, now, lease, exclude_chats, chat_id=chat_id)
+        return rows[0] if rows else None
 
-        The next is the one of the highest priority, then the earliest deadline, then the
-        first queued. It is *not* marked sent: it is settled with :meth:`mark_sent`,
+    async def lease_batch(
+        self,
+        channel: str,
+        now: datetime,
+        lease: timedelta,
+        exclude_chats: Collection[str] = (),
+        *,
+        limit: int = 1,
+        chat_id: str | None = None,
+    ) -> list[OutboxMessage]:
+        """Take up to ``limit`` due messages, each to a different chat, for delivery: hidden
+        from every sender for ``lease``.
+
+        They are the next ones by priority, then the earliest deadline, then the first
+        queued. None is marked sent: each is settled with :meth:`mark_sent`,
         :meth:`retry_later` or :meth:`give_up`. If its sender dies first, it becomes due
         again when the lease runs out (at worst a message is sent twice), except a ``once``
         message: that one is given up as uncertain here (see :meth:`settle_abandoned`).
 
         A chat whose earlier message waits for a retry (or is in another sender's hands)
-        gets nothing newer of the same or a lower priority meanwhile: a chat's messages keep
-        their order, but a broadcast part waiting out a 429 holds back no reminder.
-        ``exclude_chats`` are skipped (busy in this process); with ``chat_id``, only that
-        chat's messages are considered.
+        gets nothing newer of the same or a lower priority meanwhile, and a batch holds one
+        message per chat: a chat's messages keep their order, but a broadcast part waiting
+        out a 429 holds back no reminder. ``exclude_chats`` are skipped (busy in this
+        process); with ``chat_id``, only that chat's messages are considered.
         """
         if self.session.get_bind().dialect.name == "postgresql":
             # One lease at a time across processes, until this transaction ends: otherwise a
@@ -186,26 +201,34 @@ class OutboxRepository:
         conditions = [*_deliverable(channel, exclude_chats), due]
         if chat_id is not None:
             conditions.append(OutboxMessage.chat_id == chat_id)
+        taken: dict[str, OutboxMessage] = {}
         for priority in Priority:
+            if len(taken) >= limit:
+                break
             # A look at the (channel, priority, not_before) index first: reading the ordered
             # index of a priority with nothing due would go through everything it has queued
             # for later (tomorrow's reminders) before finding that out.
             if not await self._anything_due(channel, priority, now, chat_id):
                 continue
-            row = await self.session.scalar(
+            wanted = limit - len(taken)
+            rows = await self.session.scalars(
                 select(OutboxMessage)
                 .where(*conditions, OutboxMessage.priority == int(priority))
                 .order_by(OUTBOX_DEADLINE, OutboxMessage.id)
-                .limit(1)
+                # A chat's later messages may come first in a batch: a few more than wanted.
+                .limit(wanted if wanted == 1 else 2 * wanted)
                 .with_for_update(skip_locked=True, of=OutboxMessage)
             )
-            if row is not None:
-                if row.deadline is None:  # queued before deadlines: keep its place in line
-                    row.deadline = row.not_before
-                row.not_before = row.leased_until = now + lease
-                row.attempts += 1
-                return row
-        return None
+            for row in rows:
+                if len(taken) < limit and row.chat_id not in taken:
+                    taken[row.chat_id] = row
+        leased = list(taken.values())
+        for row in leased:
+            if row.deadline is None:  # queued before deadlines: keep its place in line
+                row.deadline = row.not_before
+            row.not_before = row.leased_until = now + lease
+            row.attempts += 1
+        return leased
 
     async def _anything_due(
         self, channel: str, priority: Priority, now: datetime, chat_id: str | None
@@ -251,11 +274,13 @@ class OutboxRepository:
             )
         return ids
 
-    async def mark_sent(self, message_id: int, now: datetime) -> None:
-        """Record a leased message as delivered (an earlier attempt's error is cleared)."""
+    async def mark_sent(self, message_id: int | Collection[int], now: datetime) -> None:
+        """Record leased messages as delivered (an earlier attempt's error is cleared): one
+        id, or many in one statement."""
+        ids = [message_id] if isinstance(message_id, int) else list(message_id)
         await self.session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == message_id)
+            .where(OutboxMessage.id.in_(ids))
             .values(sent_at=now, last_error=None, leased_until=None)
         )
 

@@ -60,8 +60,9 @@ def start(limiter: RateLimiter, order: list[str], name: str, chat: str, priority
 
 async def test_when_the_window_is_full_waiters_go_by_priority_then_in_turn() -> None:
     limiter, clock = virtual_limiter(per_second=2, per_chat=1.0)
-    await limiter.acquire("a")
-    await limiter.acquire("b")  # the window is full for a second
+    await limiter.acquire("a")  # at 0 s
+    start(limiter, [], "b", "b", Priority.NOTICE)
+    await clock.advance(0.5)  # b at 0.5 s: the window is full until 1 s
     order: list[str] = []
     for name, chat, priority in [
         ("broadcast 1", "1", Priority.BROADCAST),
@@ -74,14 +75,32 @@ async def test_when_the_window_is_full_waiters_go_by_priority_then_in_turn() -> 
         start(limiter, order, name, chat, priority)
     await settle()
     assert order == []
-    await clock.advance(0.999)
+    await clock.advance(0.499)
     assert order == []
     await clock.advance(0.001)
-    assert order == ["reply", "reminder"]  # came last, served first
+    assert order == ["reply"]  # came last, served first
+    await clock.advance(0.5)
+    assert order == ["reply", "reminder"]
     await clock.advance(1.0)
     assert order == ["reply", "reminder", "notice", "broadcast 1"]
     await clock.advance(1.0)
     assert order[4:] == ["broadcast 2", "broadcast 3"]  # within a priority, in turn
+
+
+async def test_sends_are_spaced_evenly_not_let_out_in_a_burst() -> None:
+    """Regression: four sends a second went out at once, and the requests' jitter on the way
+    crowded five into one of the fake Telegram's seconds (429s in bench/broadcast)."""
+    limiter, clock = virtual_limiter(per_second=4, per_chat=1.0)
+    order: list[str] = []
+    for chat in "abcd":
+        start(limiter, order, chat, chat, Priority.BROADCAST)
+    await settle()
+    assert order == ["a"]
+    for granted in (["a", "b"], ["a", "b", "c"], ["a", "b", "c", "d"]):
+        await clock.advance(0.249)
+        assert len(order) == len(granted) - 1
+        await clock.advance(0.001)
+        assert order == granted
 
 
 async def test_a_reply_is_not_held_by_its_chats_interval_but_starts_it() -> None:

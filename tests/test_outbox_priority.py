@@ -184,3 +184,35 @@ async def test_a_broadcast_part_waiting_for_a_retry_holds_back_no_reminder_of_it
     await queue(app, person, "reminder", priority=Priority.REMINDER, once=True)
     # The chat's newer broadcast part waits behind the retry; its reminder does not.
     assert await leased_texts(app) == ["reminder"]
+
+
+async def test_a_batch_lease_takes_one_message_per_chat_in_the_outbox_order(
+    app: App, clock: Clock
+) -> None:
+    a, b, c, d = await people(app, 4)
+    await queue(app, a, "a: first notice")
+    await queue(app, a, "a: second notice")
+    await queue(app, c, "c: broadcast", priority=Priority.BROADCAST, once=True)
+    await queue(app, b, "b: reminder", priority=Priority.REMINDER, once=True)
+    await queue(app, d, "d: notice")
+    async with app.sessions() as session, session.begin():
+        batch = await OutboxRepository(session).lease_batch(CHANNEL, clock(), LEASE, limit=3)
+        first = [row.payload["text"] for row in batch]
+    assert first == ["b: reminder", "a: first notice", "d: notice"]
+    async with app.sessions() as session, session.begin():
+        batch = await OutboxRepository(session).lease_batch(CHANNEL, clock(), LEASE, limit=10)
+        rest = [row.payload["text"] for row in batch]
+    assert rest == ["c: broadcast"], "a's second notice waits until its first is settled"
+    async with app.sessions() as session, session.begin():
+        await OutboxRepository(session).mark_sent([r.id for r in await leased(app)], clock())
+    assert await leased_texts(app) == ["a: second notice"]
+
+
+async def leased(app: App) -> list[OutboxMessage]:
+    async with app.sessions() as session:
+        rows = await session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.leased_until.is_not(None), OutboxMessage.sent_at.is_(None)
+            )
+        )
+        return list(rows)

@@ -39,6 +39,10 @@ Sleep = Callable[[float], Awaitable[object]]
 class RateLimiter:
     """A sliding one-second window overall plus a minimum interval per chat, by priority.
 
+    Within the window, sends are spaced evenly (``1/per_second`` apart) rather than let out in
+    a burst: the requests' own jitter on the way then cannot crowd more than ``per_second``
+    into one of Telegram's seconds, and a reply waits a fraction of that gap, not a second.
+
     When the window is full, the waiters are served in :class:`Priority` order and, within
     a priority, first come first served: a direct reply waiting for its turn goes before
     the broadcast parts already waiting. A reply (``Priority.REPLY``) is not held by its
@@ -61,6 +65,8 @@ class RateLimiter:
         self._by_chat: deque[tuple[float, str]] = deque()
         self._last_by_chat: dict[str, float] = {}
         self._paused_until = 0.0
+        self._spacing = 1.0 / per_second
+        self._last_grant = -1e9
         self._waiting: dict[tuple[int, int], str] = {}  # (priority, arrival) -> chat
         self._arrivals = itertools.count()
         self._changed = asyncio.Event()
@@ -81,6 +87,7 @@ class RateLimiter:
                 window = self._window_wait(now)
                 if window <= 0 and self._first_ready(now) == ticket:
                     self._recent.append(now)
+                    self._last_grant = now
                     self._by_chat.append((now, chat_id))
                     self._last_by_chat[chat_id] = now
                     return
@@ -107,9 +114,10 @@ class RateLimiter:
         return self._last_by_chat.get(chat_id, -1e9) + self.per_chat - now
 
     def _window_wait(self, now: float) -> float:
+        spaced = self._last_grant + self._spacing - now
         if len(self._recent) < self.per_second:
-            return 0.0
-        return self._recent[-self.per_second] + 1.0 - now
+            return spaced
+        return max(spaced, self._recent[-self.per_second] + 1.0 - now)
 
     def _first_ready(self, now: float) -> tuple[int, int] | None:
         """The waiter to serve next: the first, in priority order, whose chat may be sent to."""

@@ -45,7 +45,7 @@ from storage.outbox import UNCERTAIN, OutboxRepository, Priority
 
 log = logging.getLogger(__name__)
 
-CONCURRENCY = 4  # messages in hand at once, each to a different chat
+CONCURRENCY = 8  # messages in hand at once, each to a different chat (at least)
 IDLE_WAIT = 5.0  # seconds between looks at the outbox when nothing wakes the sender
 # A message in hand is hidden from other senders this long; far more than sending takes.
 LEASE = timedelta(minutes=10)
@@ -66,6 +66,17 @@ class InHand:
     once: bool = False
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """How a message in hand ended, waiting to be recorded with others in one transaction."""
+
+    row: InHand
+    sent: int
+    retry: tuple[str, float] | None
+    give_up: str | None
+    recorded: asyncio.Future[None]
+
+
 class OutboundSender:
     """Takes due outbox messages for one channel and shows them through that channel."""
 
@@ -76,17 +87,24 @@ class OutboundSender:
         limiter: RateLimiter | None = None,
         *,
         policy: RetryPolicy | None = None,
-        concurrency: int = CONCURRENCY,
+        concurrency: int | None = None,
         part_timeout: float = PART_TIMEOUT,
     ) -> None:
         self.core, self.channel = core, channel
         self.part_timeout = part_timeout
         self.limiter = limiter or limiter_for(channel.limits)
         self.policy = policy or RetryPolicy()
-        self._slots = asyncio.Semaphore(concurrency)
+        # A fortieth of a second's sending in hand (at least 8): leases and outcomes then go
+        # by the batch, a transaction for several messages, so the rate, not the database,
+        # sets the pace; more in hand would only crowd the limiter's line (bench/broadcast).
+        self.concurrency = concurrency or max(CONCURRENCY, self.limiter.per_second // 40)
+        # Lease again once half the hands are free (or none is busy), not for every one.
+        self._refill_at = max(1, self.concurrency // 2)
         self._in_hand: dict[str, asyncio.Task[None]] = {}
         self._settled = asyncio.Event()
         self._gate = transaction_gate(core.sessions)
+        self._outcomes: list[Outcome] = []
+        self._recorder: asyncio.Task[None] | None = None
 
     async def run(self, stop: asyncio.Event, grace: float = STOP_GRACE) -> None:
         """Deliver until ``stop`` is set, then let the messages in hand finish.
@@ -94,56 +112,69 @@ class OutboundSender:
         Those still going after ``grace`` seconds (or at once, if this task is cancelled)
         are interrupted and put back in the queue.
         """
+        fresh = True  # something may have been queued since the last lease
         try:
             while not stop.is_set():
+                fresh = fresh or self.core.outbox_ready.is_set()
                 # Cleared before looking, so a wake-up that comes after the look is kept.
                 self.core.outbox_ready.clear()
                 self._settled.clear()
-                if not await self._start_next(stop):
+                free = self.concurrency - len(self._in_hand)
+                # With most hands busy, lease again only for something newly queued (a
+                # reminder must not wait behind the broadcast parts in hand) or in a batch.
+                if free <= 0 or (self._in_hand and free < self._refill_at and not fresh):
+                    await self._until_changed(stop)
+                    continue
+                fresh = False
+                if not await self._start_batch(stop, free):
                     await self._wait(stop)
         except asyncio.CancelledError:
             await self._finish(0.0)
             raise
         await self._finish(grace)
 
-    async def _start_next(self, stop: asyncio.Event) -> bool:
-        await self._slots.acquire()
-        row: InHand | None = None
+    async def _start_batch(self, stop: asyncio.Event, free: int) -> bool:
+        """Lease up to ``free`` messages and start delivering each; whether any was due."""
+        rows: list[InHand] = []
         try:
             if not stop.is_set():
-                row = await self._lease_or_put_back()
+                rows = await self._lease_or_put_back(free)
         except Exception:
             log.exception("could not read the outbox; trying again shortly")
-        finally:
-            if row is None:
-                self._slots.release()
-        if row is None:
-            return False
-        task = asyncio.create_task(self._deliver(row), name=f"outbox-{row.id}")
-        self._in_hand[row.chat_id] = task
-        task.add_done_callback(functools.partial(self._done, row.chat_id))
-        return True
+        for row in rows:
+            task = asyncio.create_task(self._deliver(row), name=f"outbox-{row.id}")
+            self._in_hand[row.chat_id] = task
+            task.add_done_callback(functools.partial(self._done, row.chat_id))
+        return bool(rows)
 
-    async def _lease_or_put_back(self) -> InHand | None:
-        """Lease the next message; stopped meanwhile, put what was leased straight back.
+    async def _lease_or_put_back(self, limit: int) -> list[InHand]:
+        """Lease the next messages; stopped meanwhile, put what was leased straight back.
 
         A stop can come after the lease is committed and before a task holds the message:
         without this, nobody would send it until its lease ran out.
         """
-        leasing = asyncio.ensure_future(self._lease())
+        leasing = asyncio.ensure_future(self._lease(limit))
         try:
             return await asyncio.shield(leasing)
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
-                row = await leasing
-                if row is not None:
+                for row in await leasing:
                     await self._settle(row, 0, retry=("interrupted at shutdown", 0.0))
             raise
 
     def _done(self, chat_id: str, _task: asyncio.Task[None]) -> None:
         self._in_hand.pop(chat_id, None)
-        self._slots.release()
         self._settled.set()
+
+    async def _until_changed(self, stop: asyncio.Event) -> None:
+        """Until a message in hand is settled, another is queued, or the sender stops."""
+        events = (stop, self._settled, self.core.outbox_ready)
+        waiters = [asyncio.ensure_future(event.wait()) for event in events]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
 
     async def deliver_due(self, chat_id: str) -> int:
         """Deliver, one after another, what is due now for ``chat_id``; returns how many.
@@ -152,27 +183,28 @@ class OutboundSender:
         two lines the user types) rather than as they come, as :meth:`run` does.
         """
         delivered = 0
-        while (row := await self._lease(chat_id)) is not None:
-            await self._deliver(row)
+        while rows := await self._lease(1, chat_id):
+            await self._deliver(rows[0])
             delivered += 1
         return delivered
 
-    async def _lease(self, chat_id: str | None = None) -> InHand | None:
+    async def _lease(self, limit: int, chat_id: str | None = None) -> list[InHand]:
         busy = set(self._in_hand) | set(self.limiter.busy_chats())
         async with self._gate, self.core.sessions() as session, session.begin():
-            row = await OutboxRepository(session).lease_next(
-                self.channel.name, self.core.clock(), LEASE, busy, chat_id=chat_id
+            rows = await OutboxRepository(session).lease_batch(
+                self.channel.name, self.core.clock(), LEASE, busy, limit=limit, chat_id=chat_id
             )
-            if row is None:
-                return None
-            return InHand(
-                row.id,
-                row.chat_id,
-                dict(row.payload),
-                row.attempts,
-                Priority(row.priority),
-                row.once,
-            )
+            return [
+                InHand(
+                    row.id,
+                    row.chat_id,
+                    dict(row.payload),
+                    row.attempts,
+                    Priority(row.priority),
+                    row.once,
+                )
+                for row in rows
+            ]
 
     async def _wait(self, stop: asyncio.Event) -> None:
         # Until the next message falls due (a retry, a scheduled question) or a busy chat
@@ -200,14 +232,15 @@ class OutboundSender:
 
     async def _finish(self, grace: float) -> None:
         tasks = list(self._in_hand.values())
-        if not tasks:
-            return
-        # Even with no grace this lets new tasks start: a task cancelled before its first
-        # step would never reach the code that puts its message back.
-        _, late = await asyncio.wait(tasks, timeout=grace)
-        for task in late:
-            task.cancel()
-        await asyncio.gather(*late, return_exceptions=True)
+        if tasks:
+            # Even with no grace this lets new tasks start: a task cancelled before its
+            # first step would never reach the code that puts its message back.
+            _, late = await asyncio.wait(tasks, timeout=grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        if self._recorder is not None:
+            await asyncio.gather(self._recorder, return_exceptions=True)
 
     async def _deliver(self, row: InHand) -> None:
         """Send one message and settle it: sent, retried later or given up."""
@@ -295,24 +328,49 @@ class OutboundSender:
         retry: tuple[str, float] | None = None,
         give_up: str | None = None,
     ) -> None:
-        """Record the outcome; if even that fails, the lease brings the message back later."""
-        progress = None
-        if sent != row.payload.get(PROGRESS, 0):
-            progress = {**row.payload, PROGRESS: sent}
-        try:
-            async with self._gate, self.core.sessions() as session, session.begin():
-                outbox = OutboxRepository(session)
-                now = self.core.clock()
-                if retry is not None:
-                    reason, delay = retry
-                    due = now + timedelta(seconds=delay)
-                    await outbox.retry_later(row.id, reason, due, progress)
-                elif give_up is not None:
-                    await outbox.give_up(row.id, give_up, now)
-                else:
-                    await outbox.mark_sent(row.id, now)
-        except Exception:
-            log.exception("could not record outbox message %s; it returns in %s", row.id, LEASE)
+        """Record the outcome; if even that fails, the lease brings the message back later.
+
+        Outcomes are recorded by one task, together with those that came meanwhile, in one
+        transaction (a group commit): at full speed a commit per message would cost more
+        than sending it. The message's task waits until its outcome is recorded.
+        """
+        recorded = asyncio.get_running_loop().create_future()
+        self._outcomes.append(Outcome(row, sent, retry, give_up, recorded))
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._record(), name="outbox-outcomes")
+        # Shielded: a task interrupted now leaves its outcome to be recorded all the same.
+        await asyncio.shield(recorded)
+
+    async def _record(self) -> None:
+        while self._outcomes:
+            batch, self._outcomes = self._outcomes, []
+            try:
+                async with self._gate, self.core.sessions() as session, session.begin():
+                    outbox = OutboxRepository(session)
+                    now = self.core.clock()
+                    delivered = []
+                    for outcome in batch:
+                        row = outcome.row
+                        if outcome.retry is not None:
+                            reason, delay = outcome.retry
+                            progress = None
+                            if outcome.sent != row.payload.get(PROGRESS, 0):
+                                progress = {**row.payload, PROGRESS: outcome.sent}
+                            due = now + timedelta(seconds=delay)
+                            await outbox.retry_later(row.id, reason, due, progress)
+                        elif outcome.give_up is not None:
+                            await outbox.give_up(row.id, outcome.give_up, now)
+                        else:
+                            delivered.append(row.id)
+                    if delivered:
+                        await outbox.mark_sent(delivered, now)
+            except Exception:
+                ids = [outcome.row.id for outcome in batch]
+                log.exception("could not record outbox messages %s; they return in %s", ids, LEASE)
+            finally:
+                for outcome in batch:
+                    if not outcome.recorded.done():
+                        outcome.recorded.set_result(None)
 
 
 def _may_have_arrived(exc: Exception) -> bool:
