@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.sending.sender import LEASE, OutboundSender
+from bot.sending.sender import CONCURRENCY, LEASE, OutboundSender
 from handlers.organiser.broadcast_texts import payloads
 from storage.broadcast_models import Broadcast
 from storage.broadcasts import BroadcastRepository, Segment
@@ -223,7 +223,7 @@ async def test_a_crash_in_the_middle_resumes_with_nobody_served_twice(
     assert report.failed == report.blocked == 0
     assert report.delivered + report.uncertain == 200
     assert report.delivered <= arrived <= report.delivered + report.uncertain
-    assert report.uncertain <= 4  # at most the messages in hand (the sender's concurrency)
+    assert report.uncertain <= CONCURRENCY  # at most the messages in hand
 
 
 async def _nothing(*_args: object, **_kwargs: object) -> None:

@@ -66,7 +66,7 @@ class RateLimiter:
         self._last_by_chat: dict[str, float] = {}
         self._paused_until = 0.0
         self._spacing = 1.0 / per_second
-        self._last_grant = -1e9
+        self._next_slot = -1e9  # the earliest moment of the next send, by the spacing
         self._waiting: dict[tuple[int, int], str] = {}  # (priority, arrival) -> chat
         self._arrivals = itertools.count()
         self._changed = asyncio.Event()
@@ -87,7 +87,12 @@ class RateLimiter:
                 window = self._window_wait(now)
                 if window <= 0 and self._first_ready(now) == ticket:
                     self._recent.append(now)
-                    self._last_grant = now
+                    # A stream keeps its beat: a send let out a little late (the event loop
+                    # was busy) does not push every later one back; after a pause, the beat
+                    # starts again from now.
+                    late = now - self._next_slot
+                    self._next_slot = now if late >= self._spacing else self._next_slot
+                    self._next_slot += self._spacing
                     self._by_chat.append((now, chat_id))
                     self._last_by_chat[chat_id] = now
                     return
@@ -114,7 +119,7 @@ class RateLimiter:
         return self._last_by_chat.get(chat_id, -1e9) + self.per_chat - now
 
     def _window_wait(self, now: float) -> float:
-        spaced = self._last_grant + self._spacing - now
+        spaced = self._next_slot - now
         if len(self._recent) < self.per_second:
             return spaced
         return max(spaced, self._recent[-self.per_second] + 1.0 - now)
