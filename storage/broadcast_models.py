@@ -3,8 +3,7 @@
 Every recipient is a row of ``broadcast_deliveries`` (unique per broadcast and participant,
 so nobody can be a recipient twice). A delivery is ``waiting`` until it is queued in the
 outbox, in chunks of a transaction each; then ``queued`` (its outbox message has the broadcast's topic and the
-recipient's participant id), ``skipped`` when the recipient could no longer be reached, or
-``halted`` when the organiser stopped the broadcast first.
+recipient's participant id), or ``skipped`` when the recipient could no longer be reached.
 How a queued one ended (delivered, blocked, failed, uncertain) is its outbox message's
 state: the sender records it there, and the report counts it by the broadcast's topic.
 """
@@ -23,15 +22,10 @@ DRAFT = "draft"
 SENDING = "sending"
 DONE = "done"
 CANCELLED = "cancelled"
-STOPPING = "stopping"
-"""Stopped by the organiser; the messages in a sender's hands at that moment still settle."""
-STOPPED = "stopped"
 
 WAITING = "waiting"
 QUEUED = "queued"
 SKIPPED = "skipped"
-HALTED = "halted"
-"""Not queued because the broadcast was stopped first."""
 
 
 class Broadcast(Base):

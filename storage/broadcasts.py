@@ -16,18 +16,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, insert, literal, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, insert, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.broadcast_models import (
     DONE,
     DRAFT,
-    HALTED,
     QUEUED,
     SENDING,
     SKIPPED,
-    STOPPED,
-    STOPPING,
     WAITING,
     Broadcast,
     BroadcastDelivery,
@@ -35,7 +32,6 @@ from storage.broadcast_models import (
 from storage.event_models import Event, EventRegistration, Meeting, Slot
 from storage.models import ConsentRecord, InterestArea, Participant, ParticipantInterest
 from storage.outbox import SILENT_CHANNELS, OutboxRepository, Priority, StateCounts
-from storage.outbox import STOPPED as STOPPED_ERROR
 from storage.reminder_models import Attendance
 
 CHUNK = 500
@@ -72,8 +68,6 @@ class Report:
     skipped: int
     """Not queued: they blocked the bot (or left) after the broadcast started."""
     outbox: StateCounts
-    halted: int = 0
-    """Not queued because the broadcast was stopped first."""
 
     @property
     def delivered(self) -> int:
@@ -91,11 +85,6 @@ class Report:
     @property
     def uncertain(self) -> int:
         return self.outbox.uncertain
-
-    @property
-    def stopped(self) -> int:
-        """Not sent because the organiser stopped the broadcast."""
-        return self.halted + self.outbox.stopped
 
     @property
     def pending(self) -> int:
@@ -301,43 +290,18 @@ class BroadcastRepository:
             waiting=by_state.get(WAITING, 0),
             skipped=by_state.get(SKIPPED, 0),
             outbox=counts,
-            halted=by_state.get(HALTED, 0),
         )
-
-    async def stop(self, broadcast: Broadcast, now: datetime) -> int:
-        """Stop a broadcast being sent: nothing more is queued, and its queued messages not
-        yet in a sender's hands are given up (the report counts them as stopped). Returns
-        how many recipients will not receive it. Call it under :meth:`get`'s lock, on a
-        broadcast in :data:`SENDING`; it is ``stopping`` until the messages in hand settle.
-        """
-        halted = await self.session.execute(
-            update(BroadcastDelivery)
-            .where(
-                BroadcastDelivery.broadcast_id == broadcast.id,
-                BroadcastDelivery.state == WAITING,
-            )
-            .values(state=HALTED)
-            .execution_options(synchronize_session=False)
-        )
-        given_up = await OutboxRepository(self.session).stop_topic(
-            topic_of(broadcast.id), f"{STOPPED_ERROR} the organiser stopped the broadcast", now
-        )
-        broadcast.state = STOPPING
-        await self.session.flush()
-        return int(getattr(halted, "rowcount", 0) or 0) + given_up
 
     async def finish_settled(self, now: datetime) -> list[tuple[Broadcast, Report]]:
-        """Mark finished the broadcasts being sent (or stopped) whose every delivery is
-        settled; returns them with their final report. Each is returned once (it is then
-        ``done`` or ``stopped``)."""
+        """Mark done the broadcasts being sent whose every delivery is settled; returns
+        them with their final report. Each is returned once (it is no longer ``sending``)."""
         sending = await self.session.scalars(
-            select(Broadcast).where(Broadcast.state.in_([SENDING, STOPPING])).with_for_update()
+            select(Broadcast).where(Broadcast.state == SENDING).with_for_update()
         )
         finished: list[tuple[Broadcast, Report]] = []
         for broadcast in sending.all():
             report = await self.report(broadcast)
             if report.pending == 0:
-                broadcast.state = DONE if broadcast.state == SENDING else STOPPED
-                broadcast.finished_at = now
+                broadcast.state, broadcast.finished_at = DONE, now
                 finished.append((broadcast, report))
         return finished

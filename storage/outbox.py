@@ -36,7 +36,6 @@ _LEASE_LOCK_KEY = 0x504F4E5445  # "PONTE"
 # How a given-up message's ``last_error`` begins, by why it was given up.
 BLOCKED = "blocked:"
 UNCERTAIN = "uncertain:"
-STOPPED = "stopped:"
 ABANDONED = f"{UNCERTAIN} its sender stopped before recording the outcome; it may have arrived"
 
 
@@ -91,16 +90,13 @@ class StateCounts:
     """Given up for any other reason: refused, or too many failed attempts."""
     uncertain: int = 0
     """Given up because they may or may not have arrived (``once`` messages)."""
-    stopped: int = 0
-    """Not sent: what they belong to was stopped (an organiser stopped a broadcast)."""
     pending: int = 0
     """Not settled yet: due, scheduled, waiting for a retry, or in a sender's hands."""
 
     @property
     def total(self) -> int:
         """Every message counted."""
-        settled = self.delivered + self.blocked + self.failed + self.uncertain + self.stopped
-        return settled + self.pending
+        return self.delivered + self.blocked + self.failed + self.uncertain + self.pending
 
 
 class OutboxRepository:
@@ -326,24 +322,6 @@ class OutboxRepository:
             .values(last_error=error[:500], sent_at=now, leased_until=None)
         )
 
-    async def stop_topic(self, topic_prefix: str, reason: str, now: datetime) -> int:
-        """Give up, with ``reason`` (beginning :data:`STOPPED`), the unsent messages whose
-        topic begins with ``topic_prefix``, except those in a sender's hands now (they end
-        as they will); returns how many."""
-        result = await self.session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.topic.startswith(topic_prefix, autoescape=True),
-                OutboxMessage.sent_at.is_(None),
-                (OutboxMessage.leased_until.is_(None)) | (OutboxMessage.leased_until <= now),
-                # A lease that ran out without a sender's outcome is the sender's to settle.
-                ~(OutboxMessage.once & OutboxMessage.leased_until.is_not(None)),
-            )
-            .values(sent_at=now, last_error=reason[:500], leased_until=None)
-            .execution_options(synchronize_session=False)
-        )
-        return int(getattr(result, "rowcount", 0) or 0)
-
     async def next_due(self, channel: str, exclude_chats: Collection[str] = ()) -> datetime | None:
         """When :meth:`lease_next` will next find a message (leaving ``exclude_chats`` out)."""
         value: datetime | None = await self.session.scalar(
@@ -364,7 +342,6 @@ class OutboxRepository:
             (error.is_(None), "delivered"),
             (error.startswith(BLOCKED, autoescape=True), "blocked"),
             (error.startswith(UNCERTAIN, autoescape=True), "uncertain"),
-            (error.startswith(STOPPED, autoescape=True), "stopped"),
             else_="failed",
         ).label("state")
         rows = await self.session.execute(

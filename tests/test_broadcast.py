@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy import select
 
 from bot.app import App
@@ -13,7 +11,6 @@ from handlers.kernel.markup import to_plain_text
 from handlers.organiser.broadcast_texts import payloads
 from storage.broadcasts import BroadcastRepository, Segment
 from storage.event_models import OutboxMessage
-from storage.outbox import OutboxRepository
 from tests.chat import Chat
 from tests.events_support import Clock
 from tests.organiser_support import CODE, ORGANISER, many_registered, organiser_core, seed
@@ -128,59 +125,3 @@ async def test_queueing_resumes_after_a_crash_with_nobody_queued_twice(
         report = await repo.report(stored)
     assert (report.recipients, report.pending, report.waiting) == (6, 6, 0)
     assert await core.run_maintenance() == 0  # not finished: nothing sent yet
-
-
-async def test_an_organiser_stops_a_broadcast_being_sent(app: App, clock: Clock) -> None:
-    """What is already out stays out, the message in a sender's hands settles as it will,
-    nothing else is sent, and the final report says how many were stopped."""
-    await seed(app)
-    core = await organiser_core(app, clock, ORGANISER, "1002")
-    boss = Chat(core, user=ORGANISER)
-    await boss.say(f"/broadcast event={CODE}")
-    await boss.say(TEXTS["en"])
-    await boss.press_payload(next(b.payload for b in boss.buttons() if "|send|" in b.payload))
-    async with app.sessions() as session, session.begin():
-        rows = list(
-            await session.scalars(
-                select(OutboxMessage)
-                .where(OutboxMessage.topic.startswith("broadcast:"))
-                .order_by(OutboxMessage.id)
-            )
-        )
-        outbox = OutboxRepository(session)
-        await outbox.mark_sent(rows[0].id, clock())  # delivered before the stop
-        await outbox.lease_next("test", clock(), timedelta(minutes=10))  # in a sender's hands
-    in_hand = rows[1]
-    stop_button = next(b.payload for b in boss.buttons() if "|stop|" in b.payload)
-    await boss.press_payload(stop_button)
-    assert "Stop sending the announcement?" in boss.text
-    assert f"{len(rows) - 1} participants have not received it yet" in boss.text
-    halt = next(b.payload for b in boss.buttons() if "|halt|" in b.payload)
-    forged = await Chat(core, user="1002").press_payload(halt)  # not their broadcast
-    assert "no longer works" in "\n".join(to_plain_text(r.text) for r in forged.replies)
-    stopped = await boss.press_payload(halt)
-    assert stopped.notice is not None and stopped.notice.text == "Stopped."
-    assert "Stopping the announcement" in boss.text
-    assert f"Not sent, stopped: {len(rows) - 2}" in boss.text
-    again = await boss.press_payload(halt)
-    assert again.notice is not None and "no longer being sent" in again.notice.text
-    async with app.sessions() as session, session.begin():
-        states = {
-            row.id: (row.sent_at is not None, (row.last_error or "").split(" ")[0])
-            for row in await session.scalars(
-                select(OutboxMessage).where(OutboxMessage.topic.startswith("broadcast:"))
-            )
-        }
-        assert states.pop(rows[0].id) == (True, "")
-        assert states.pop(in_hand.id) == (False, ""), "in hand: its sender settles it"
-        assert set(states.values()) == {(True, "stopped:")}
-        await OutboxRepository(session).mark_sent(in_hand.id, clock())
-    await core.run_maintenance()
-    async with app.sessions() as session:
-        report = await session.scalar(
-            select(OutboxMessage).where(OutboxMessage.topic.startswith("broadcast-report:"))
-        )
-    assert report is not None
-    final = to_plain_text(report.payload["text"])
-    assert "Announcement stopped" in final and "Delivered: 2" in final
-    assert f"Not sent, stopped: {len(rows) - 2}" in final

@@ -95,19 +95,3 @@ def test_queued_then_reported(database: str, capsys: pytest.CaptureFixture[str])
     assert main(["broadcast", "--report", "1", "--lang", "zh"]) == 0
     out = capsys.readouterr().out
     assert "已送达：2" in out and "已屏蔽机器人：1" in out and "待发送" not in out
-
-
-def test_stopped_from_the_command_line(database: str, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
-    argv = ["broadcast", "--segment", f"event={CODE}", "area=energy",
-            "--text-en", EN, "--yes", "--idle", "0.5"]  # fmt: skip
-    assert main(argv) == 0
-    capsys.readouterr()
-    assert main(["broadcast", "--stop", "1"]) == 0
-    out = capsys.readouterr().out
-    assert "broadcast 1 stopped: 3 recipients will not receive it" in out
-    assert "Announcement stopped" in out and "Not sent, stopped: 3" in out
-    assert {m.last_error.split(" ")[0] for m in outbox(database) if m.last_error} == {"stopped:"}
-    assert main(["broadcast", "--stop", "1"]) == 2
-    assert "broadcast 1 is not being sent (stopping)" in capsys.readouterr().err
-    assert main(["broadcast", "--stop", "7"]) == 2
-    assert "no broadcast 7" in capsys.readouterr().err

@@ -28,7 +28,7 @@ from handlers.kernel.i18n import SUPPORTED_LOCALES, Translator, negotiate_locale
 from handlers.kernel.markup import to_plain_text
 from handlers.organiser import segments
 from handlers.organiser.broadcast_texts import problem_text, problems, progress_text
-from storage.broadcast_models import DRAFT, SENDING, STOPPED, STOPPING, Broadcast
+from storage.broadcast_models import DRAFT, SENDING, Broadcast
 from storage.broadcasts import BroadcastRepository, Report
 from storage.db import create_engine, create_sessionmaker
 
@@ -67,9 +67,6 @@ def add_broadcast_parser(commands: Subcommands) -> None:
     parser.add_argument("--text-zh", help="the Chinese text")
     parser.add_argument("--yes", "-y", action="store_true", help="send without asking")
     parser.add_argument("--report", type=int, metavar="ID", help="only show broadcast ID's report")
-    parser.add_argument(
-        "--stop", type=int, metavar="ID", help="stop broadcast ID: the rest is not sent"
-    )
     parser.add_argument("--idle", type=float, default=IDLE, help=f"seconds (default {IDLE:g})")
     parser.add_argument("--lang", default="en", help="language of the previews and report")
     parser.set_defaults(run=run_broadcast)
@@ -87,8 +84,6 @@ async def run_broadcast(
     async def work(sessions: Sessions) -> int:
         if args.report is not None:
             return await _follow(sessions, args.report, t, args.idle)
-        if args.stop is not None:
-            return await _stop(sessions, args.stop, t, clock)
         texts = {
             code: text
             for code, text in (
@@ -158,7 +153,7 @@ async def _follow(sessions: Sessions, broadcast_id: int, t: Translator, idle: fl
     with tqdm(
         total=report.recipients, unit="msg", disable=report.pending == 0, file=sys.stderr
     ) as bar:
-        while report.pending and broadcast.state in (SENDING, STOPPING):
+        while report.pending and broadcast.state == SENDING:
             await asyncio.sleep(POLL)
             before = report.settled
             report, broadcast = await _report(sessions, broadcast_id)
@@ -173,24 +168,7 @@ async def _follow(sessions: Sessions, broadcast_id: int, t: Translator, idle: fl
                     file=sys.stderr,
                 )
                 break
-    stopped = broadcast.state in (STOPPING, STOPPED)
-    print(to_plain_text(progress_text(report, t, finished=report.pending == 0, stopped=stopped)))
-    return 0
-
-
-async def _stop(sessions: Sessions, broadcast_id: int, t: Translator, clock: Clock) -> int:
-    """``--stop ID``: nothing more of it is sent (what a sender holds now still settles)."""
-    async with sessions() as session, session.begin():
-        repo = BroadcastRepository(session)
-        broadcast = await repo.get(broadcast_id, for_update=True)
-        if broadcast is None:
-            raise CommandError(f"no broadcast {broadcast_id}")
-        if broadcast.state != SENDING:
-            raise CommandError(f"broadcast {broadcast_id} is not being sent ({broadcast.state})")
-        halted = await repo.stop(broadcast, clock())
-        report = await repo.report(broadcast)
-    print(f"broadcast {broadcast_id} stopped: {halted} recipients will not receive it")
-    print(to_plain_text(progress_text(report, t, finished=report.pending == 0, stopped=True)))
+    print(to_plain_text(progress_text(report, t, finished=report.pending == 0)))
     return 0
 
 

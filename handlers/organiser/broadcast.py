@@ -23,18 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.kernel.context import Turn
 from handlers.kernel.flow_router import After, FlowRoute, FlowRouter, Outcome
-from handlers.kernel.i18n import N_, SUPPORTED_LOCALES
+from handlers.kernel.i18n import N_, SUPPORTED_LOCALES, translator
 from handlers.kernel.markup import bold, escape, fmt
-from handlers.kernel.replies import Button
+from handlers.kernel.notify import reply_to_payload
+from handlers.kernel.replies import Button, Reply
 from handlers.organiser import segments
-from handlers.organiser.broadcast_progress import (
-    PREFIX,
-    ask_to_stop,
-    report_finished,
-    show_progress,
-    stop,
-)
-from handlers.organiser.broadcast_texts import payloads, problem_text, problems
+from handlers.organiser.broadcast_texts import payloads, problem_text, problems, progress_text
 from handlers.organiser.rights import is_organiser, organisers_only
 from handlers.organiser.telegram_html import MAX_LENGTH, shown_length
 from handlers.participant.countries import country_name
@@ -43,8 +37,10 @@ from storage.broadcast_models import DRAFT, SENDING, Broadcast
 from storage.broadcasts import BroadcastRepository
 from storage.event_models import Event
 from storage.models import Participant
+from storage.outbox import OutboxRepository, Priority
 
 BROADCAST = "broadcast"
+PREFIX = "bc"
 JOB = "broadcast"
 """The timed job that queues a broadcast's next chunk (the item is the broadcast's id)."""
 MAX_CHOICES = 24
@@ -78,20 +74,16 @@ async def on_button(turn: Turn, value: str) -> Outcome:
     action, _, rest = value.partition("|")
     if action == "new":
         return await on_broadcast(turn, "")
-    if action in ("prog", "send", "drop", "stop", "halt"):
+    if action in ("prog", "send", "drop"):
         broadcast = await _own(turn, rest, lock=action != "prog")
         if broadcast is None:
             return After.STALE
         if action == "prog":
-            await show_progress(turn, broadcast, edit=True)
+            await _show_progress(turn, broadcast, edit=True)
         elif action == "send":
             await _send(turn, broadcast)
-        elif action == "drop":
-            await _drop(turn, broadcast)
-        elif action == "stop":
-            await ask_to_stop(turn, broadcast)
         else:
-            await stop(turn, broadcast)
+            await _drop(turn, broadcast)
         return None
     if turn.flow != BROADCAST:
         return After.STALE
@@ -358,7 +350,7 @@ async def _send(turn: Turn, broadcast: Broadcast) -> None:
                     "This announcement is already being sent (or was sent); it is not sent again."
                 )
             )
-            await show_progress(turn, broadcast, edit=False)
+            await _show_progress(turn, broadcast, edit=False)
         return
     texts = {code: str(text) for code, text in broadcast.texts.items() if code in SUPPORTED_LOCALES}
     segment = await segments.resolve(turn.session, dict(broadcast.segment))
@@ -377,7 +369,7 @@ async def _send(turn: Turn, broadcast: Broadcast) -> None:
     turn.schedule_changed = True  # the scheduler queues the remaining chunks
     turn.go("idle")
     turn.notice(t.gettext("Sending."))
-    await show_progress(turn, broadcast, edit=True)
+    await _show_progress(turn, broadcast, edit=True)
 
 
 async def _drop(turn: Turn, broadcast: Broadcast) -> None:
@@ -388,6 +380,15 @@ async def _drop(turn: Turn, broadcast: Broadcast) -> None:
         turn.say(turn.t.gettext("The announcement was cancelled; nothing was sent."), edit=True)
     else:
         turn.notice(turn.t.gettext("Already confirmed: it is not sent twice."))
+
+
+async def _show_progress(turn: Turn, broadcast: Broadcast, *, edit: bool) -> None:
+    report = await BroadcastRepository(turn.session).report(broadcast)
+    finished = broadcast.state != SENDING
+    rows: tuple[tuple[Button, ...], ...] = ()
+    if not finished:
+        rows = ((Button(turn.t.gettext("Refresh"), f"{PREFIX}|prog|{broadcast.id}"),),)
+    turn.say(progress_text(report, turn.t, finished=finished), rows, edit=edit)
 
 
 async def queue_next_chunks(
@@ -409,6 +410,23 @@ async def queue_next_chunk(session: AsyncSession, now: datetime, broadcast_id: i
     texts = {code: str(text) for code, text in broadcast.texts.items()}
     by_locale, fallback = payloads(texts)
     return await repo.queue_chunk(broadcast, by_locale, fallback, now) > 0
+
+
+async def report_finished(session: AsyncSession, now: datetime) -> int:
+    """Maintenance: mark finished broadcasts done and send each organiser the report."""
+    finished = await BroadcastRepository(session).finish_settled(now)
+    outbox = OutboxRepository(session)
+    for broadcast, report in finished:
+        broadcast.reported_at = now
+        if broadcast.organiser_id is None:
+            continue
+        organiser = await session.get(Participant, broadcast.organiser_id)
+        if organiser is None:
+            continue
+        text = progress_text(report, translator(organiser.locale), finished=True)
+        outbox.queue(organiser, reply_to_payload(Reply(text)), now, topic=f"broadcast-report:{broadcast.id}",
+                     priority=Priority.NOTICE)  # fmt: skip
+    return len(finished)
 
 
 def _int(raw: str) -> int | None:

@@ -73,23 +73,13 @@ def problems(texts: dict[str, str]) -> dict[str, Problem]:
     return {code: problem for code, text in texts.items() if (problem := check(text)) is not None}
 
 
-def progress_text(report: Report, t: Translator, *, finished: bool, stopped: bool = False) -> str:
+def progress_text(report: Report, t: Translator, *, finished: bool) -> str:
     """``Sending: 120 of 300 (40%)`` with a bar and the counts, or the final report."""
     whole = max(report.recipients, 1)
     done = report.settled
     filled = round(BAR * done / whole)
-    if stopped:
-        heading = (
-            t.gettext("Announcement stopped")
-            if finished
-            else t.gettext("Stopping the announcement")
-        )
-    else:
-        heading = (
-            t.gettext("Announcement sent") if finished else t.gettext("Sending the announcement")
-        )
     lines = [
-        bold(escape(heading)),
+        bold(escape(t.gettext("Announcement sent") if finished else t.gettext("Sending the announcement"))),
         "▓" * filled + "░" * (BAR - filled) + " "
         + fmt(t.gettext("{done} of {total}"), done=t.number(done), total=t.number(report.recipients)),
         fmt(t.gettext("Delivered: {n}"), n=t.number(report.delivered)),
@@ -97,8 +87,6 @@ def progress_text(report: Report, t: Translator, *, finished: bool, stopped: boo
         fmt(t.gettext("Failed: {n}"), n=t.number(report.failed)),
         fmt(t.gettext("Uncertain (may have arrived; not sent again): {n}"), n=t.number(report.uncertain)),
     ]  # fmt: skip
-    if stopped:
-        lines.append(fmt(t.gettext("Not sent, stopped: {n}"), n=t.number(report.stopped)))
     if not finished:
         lines.append(fmt(t.gettext("Still to send: {n}"), n=t.number(report.pending)))
     return "\n".join(lines)
