@@ -28,7 +28,7 @@ from bot.events.commands import CommandError, Subcommands
 from handlers.kernel.i18n import SUPPORTED_LOCALES, Translator, negotiate_locale, translator
 from handlers.kernel.markup import to_plain_text
 from handlers.organiser import segments
-from handlers.organiser.broadcast_control import stop_sending
+from handlers.organiser.broadcast_control import stop_sending, stoppable
 from handlers.organiser.broadcast_texts import problem_text, problems, progress_text
 from storage.broadcast_models import CANCELLED, DONE, DRAFT, SENDING, STOPPED, Broadcast
 from storage.broadcasts import BroadcastRepository, Report
@@ -164,8 +164,9 @@ async def _stop(sessions: Sessions, clock: Clock, broadcast_id: int) -> None:
         broadcast = await BroadcastRepository(session).get(broadcast_id, for_update=True)
         if broadcast is None:
             raise CommandError(f"there is no broadcast {broadcast_id}")
-        if broadcast.state != SENDING:
-            why = NOT_SENDING.get(broadcast.state, f"is {broadcast.state}")
+        if await stoppable(session, broadcast) is None:
+            state = DONE if broadcast.state == SENDING else broadcast.state  # all settled
+            why = NOT_SENDING.get(state, f"is {state}")
             raise CommandError(f"broadcast {broadcast_id} {why}; nothing was changed")
         not_sent = await stop_sending(session, broadcast, clock())
     print(f"broadcast {broadcast_id} stopped: {not_sent} messages will not be sent")

@@ -372,8 +372,8 @@ async def _send(turn: Turn, broadcast: Broadcast) -> None:
     turn.go("idle")
     turn.notice(t.gettext("Sending."))
     # The confirmation becomes the progress message, which Ponte then keeps up to date.
-    broadcast.progress_ref, broadcast.progress_settled = turn.message_ref, None
-    await show_progress(turn, broadcast, edit=True)
+    shown = await show_progress(turn, broadcast, edit=True)
+    broadcast.progress_ref, broadcast.progress_settled = turn.message_ref, shown.settled
 
 
 async def _drop(turn: Turn, broadcast: Broadcast) -> None:

@@ -64,20 +64,22 @@ def progress_reply(
     return Reply(text, rows, replaces=replaces)
 
 
-async def show_progress(turn: Turn, broadcast: Broadcast, *, edit: bool) -> None:
-    """The progress in answer to a tap (Refresh, Send, Keep sending)."""
+async def show_progress(turn: Turn, broadcast: Broadcast, *, edit: bool) -> Report:
+    """The progress in answer to a tap (Refresh, Send); returns the report it shows."""
     report = await BroadcastRepository(turn.session).report(broadcast)
     reply = progress_reply(broadcast, report, turn.t)
     turn.say(reply.text, reply.buttons, edit=edit)
+    return report
 
 
 async def ask_stop(turn: Turn, broadcast: Broadcast) -> None:
     """The "Stop sending" button: how many are not sent yet, Stop or Keep sending (a new
     message, so the progress message goes on showing the numbers meanwhile)."""
     t = turn.t
-    if not await _still_sending(turn, broadcast, edit=False):
+    report = await _still_sending(turn, broadcast, edit=False)
+    if report is None:
         return
-    pending = (await BroadcastRepository(turn.session).report(broadcast)).pending
+    pending = report.pending
     text = t.ngettext(
         "Stop the announcement? {n} message is not sent yet.",
         "Stop the announcement? {n} messages are not sent yet.",
@@ -99,7 +101,7 @@ async def ask_stop(turn: Turn, broadcast: Broadcast) -> None:
 async def stop(turn: Turn, broadcast: Broadcast) -> None:
     """The confirmed stop (the broadcast is locked: a second tap waits, then sees it stopped)."""
     t = turn.t
-    if not await _still_sending(turn, broadcast, edit=True):
+    if await _still_sending(turn, broadcast, edit=True) is None:
         return
     not_sent = await stop_sending(turn.session, broadcast, turn.now)
     turn.outbox_written = True
@@ -128,14 +130,24 @@ async def stop_sending(session: AsyncSession, broadcast: Broadcast, now: datetim
 
 async def keep(turn: Turn, broadcast: Broadcast) -> None:
     """The "Keep sending" button: nothing changes; the question goes away."""
-    if await _still_sending(turn, broadcast, edit=True):
+    if await _still_sending(turn, broadcast, edit=True) is not None:
         turn.say(turn.t.gettext("Sending goes on."), edit=True)
 
 
-async def _still_sending(turn: Turn, broadcast: Broadcast, *, edit: bool) -> bool:
-    """Whether it can still be stopped; if not, the organiser is told why."""
-    if broadcast.state == SENDING:
-        return True
+async def stoppable(session: AsyncSession, broadcast: Broadcast) -> Report | None:
+    """Its report if it can still be stopped: being sent, with messages not sent yet (one
+    whose every delivery is settled is finished, even before the sweep marks it done)."""
+    if broadcast.state != SENDING:
+        return None
+    report = await BroadcastRepository(session).report(broadcast)
+    return report if report.pending else None
+
+
+async def _still_sending(turn: Turn, broadcast: Broadcast, *, edit: bool) -> Report | None:
+    """Its report if it can still be stopped; if not, the organiser is told why."""
+    report = await stoppable(turn.session, broadcast)
+    if report is not None:
+        return report
     t = turn.t
     if broadcast.state == STOPPED:
         turn.notice(t.gettext("Already stopped."))
@@ -146,7 +158,7 @@ async def _still_sending(turn: Turn, broadcast: Broadcast, *, edit: bool) -> boo
             t.gettext("This announcement is no longer being sent; there is nothing to stop."),
             edit=edit,
         )
-    return False
+    return None
 
 
 async def queue_progress_edit(
