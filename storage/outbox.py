@@ -179,6 +179,19 @@ class OutboxRepository:
         )
         return int(getattr(result, "rowcount", 0) or 0)
 
+    async def given_up(self, topic: str) -> bool:
+        """Whether a message about ``topic`` was given up (an edit of a message that is gone)."""
+        found = await self.session.scalar(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.topic == topic,
+                OutboxMessage.sent_at.is_not(None),
+                OutboxMessage.last_error.is_not(None),
+            )
+            .limit(1)
+        )
+        return found is not None
+
     async def lease_next(
         self,
         channel: str,

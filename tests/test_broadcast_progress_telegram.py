@@ -77,7 +77,7 @@ async def test_the_progress_message_counts_up_by_itself_and_shows_it_finished(
         boss = world.api.user(BOSS, "Olga")
         people, progress = await confirmed(world, boss, 40)
         await world.until(
-            lambda: "Announcement sent" in (progress.text or ""), "the progress finished", 30
+            lambda: "Announcement sent" in (progress.text or ""), "the progress finished", 60
         )
         shown = counts(progress, 40)
         assert shown == sorted(shown) and shown[0] == 0 and shown[-1] == 40

@@ -162,12 +162,16 @@ async def test_the_progress_message_is_edited_as_deliveries_settle(app: App, clo
     assert (await stored(app, unnamed))[0].progress_ref is None
     broadcast_id = await confirmed(core, boss, message_ref="77")
     assert (await stored(app, broadcast_id))[0].progress_ref == "77"
-    assert await edit_progress(core) == 1
-    assert await rows(app, progress_topic(broadcast_id)) == []  # nothing settled since Send
     messages = await rows(app, topic_of(broadcast_id))
+    await deliver(app, clock, messages[0].id)
+    assert await edit_progress(core) == 1
+    # Not within two seconds of "Send": the tap's own edit of the message may not be out yet.
+    assert await rows(app, progress_topic(broadcast_id)) == []
+    clock.advance(seconds=2)
     shown = []
-    for message in messages[:2]:
-        await deliver(app, clock, message.id)
+    for delivered in ([], [messages[1]]):  # the one settled before, then one more
+        for message in delivered:
+            await deliver(app, clock, message.id)
         assert await edit_progress(core) == 1
         (edit,) = [m for m in await rows(app, progress_topic(broadcast_id)) if m.sent_at is None]
         assert (edit.chat_id, edit.priority, edit.payload["replaces"]) == (
@@ -187,3 +191,25 @@ async def test_the_progress_message_is_edited_as_deliveries_settle(app: App, clo
     assert final.sent_at is None and final.payload["buttons"] == []
     assert "Announcement sent" in final.payload["text"]
     assert await edit_progress(core) == 0  # finished: the message is no longer edited
+
+
+async def test_no_more_edits_once_the_progress_message_cannot_be_edited(
+    app: App, clock: Clock
+) -> None:
+    await seed(app)
+    core = await organiser_core(app, clock, ORGANISER)
+    broadcast_id = await confirmed(core, Chat(core, user=ORGANISER), message_ref="77")
+    clock.advance(seconds=2)
+    messages = await rows(app, topic_of(broadcast_id))
+    await deliver(app, clock, messages[0].id)
+    await edit_progress(core)
+    (edit,) = await rows(app, progress_topic(broadcast_id))
+    async with app.sessions() as session, session.begin():  # the organiser deleted it
+        await OutboxRepository(session).give_up(
+            edit.id, "rejected: Bad Request: message to edit not found", clock()
+        )
+    await deliver(app, clock, messages[1].id)
+    assert await edit_progress(core) == 1
+    assert [m.id for m in await rows(app, progress_topic(broadcast_id))] == [edit.id]  # none queued
+    assert (await stored(app, broadcast_id))[0].progress_ref is None
+    assert await edit_progress(core) == 0

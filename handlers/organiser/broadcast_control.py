@@ -19,7 +19,7 @@ after it finished, is told so and changes nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,6 +39,10 @@ JOB = "broadcast"
 """The timed job that queues a broadcast's next chunk (the item is the broadcast's id)."""
 PROGRESS_JOB = "broadcast-progress"
 """The timed job that edits progress messages (the items are the broadcasts' ids)."""
+FIRST_EDIT_AFTER = timedelta(seconds=2)
+"""No edit this soon after "Send": the channel's own edit of the tapped message (into the
+progress) goes out after the transaction, and a quicker edit could arrive before it and be
+overwritten with older numbers (or a finished one with "Sending")."""
 
 
 def progress_topic(broadcast_id: int) -> str:
@@ -171,6 +175,9 @@ async def queue_progress_edit(
     """
     if broadcast.progress_ref is None or broadcast.organiser_id is None:
         return False
+    started = broadcast.started_at
+    if not force and started is not None and now - started < FIRST_EDIT_AFTER:
+        return False
     repo = BroadcastRepository(session)
     report = await repo.report(broadcast)
     finished = report.pending == 0
@@ -182,7 +189,9 @@ async def queue_progress_edit(
     # One edit pending at a time: the newer numbers replace those not shown yet.
     await outbox.withdraw(topic)
     queued = False
-    if organiser is not None and organiser.active:
+    # An edit given up means the message can no longer be edited (deleted, say): no more
+    # edits then, rather than one refused every few seconds (Refresh still answers).
+    if organiser is not None and organiser.active and not await outbox.given_up(topic):
         reply = progress_reply(
             broadcast, report, translator(organiser.locale), replaces=broadcast.progress_ref
         )
