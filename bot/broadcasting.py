@@ -1,10 +1,13 @@
 """Queueing broadcasts' deliveries, a chunk per transaction, and resuming them at start-up.
 
 A confirmed broadcast has a delivery per recipient; its first chunk is queued with the
-confirmation, the rest here (``handlers.organiser.broadcast.JOB``, one transaction per
+confirmation, the rest here (``handlers.organiser.broadcast_control.JOB``, one transaction per
 chunk, so other users' updates pass in between). The scheduler runs :func:`resume` at every
 start and whenever a turn asks for it (a confirmation), so a crash while queueing loses
 nobody and queues nobody twice: only the deliveries still ``waiting`` are queued.
+
+Every few seconds the scheduler runs :func:`edit_progress` too, which edits the progress
+messages of the broadcasts on their way (one cheap query when there are none).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from handlers.core import Core
-from handlers.organiser.broadcast import JOB, queue_next_chunk
+from handlers.organiser.broadcast_control import JOB, PROGRESS_JOB, queue_next_chunk
 from storage.broadcasts import BroadcastRepository
 from storage.db import transaction_gate
 
@@ -42,6 +45,16 @@ async def resume(core: Core) -> int:
     if chunks:
         log.info("broadcasts %s: %d chunks of deliveries queued", pending, chunks)
     return chunks
+
+
+async def edit_progress(core: Core) -> int:
+    """Queue the progress edits due (``PROGRESS_JOB``); returns how many broadcasts have a
+    progress message that Ponte still edits."""
+    async with transaction_gate(core.sessions), core.sessions() as session:
+        showing = await BroadcastRepository(session).showing_progress()
+    if showing:
+        await core.run_timed(PROGRESS_JOB, showing)
+    return len(showing)
 
 
 async def queue_without_core(

@@ -1,4 +1,5 @@
-"""Time-driven work with APScheduler, for every channel: the maintenance sweep and reminders.
+"""Time-driven work with APScheduler, for every channel: the maintenance sweep, reminders
+and the progress messages of broadcasts on their way.
 
 The database says what is due: jobs carry only an id, have stable ids (so reloading or a
 restart cannot duplicate them) and decide what to do by the application's clock, never the
@@ -24,6 +25,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 
 from bot.app import App
+from bot.broadcasting import edit_progress
 from bot.broadcasting import resume as resume_broadcasts
 from bot.clock import system_clock
 from handlers.core import Core
@@ -37,6 +39,8 @@ MAINTENANCE_SECONDS = 60
 MAINTENANCE_JOB = "ponte-maintenance"
 REMINDER_PREFIX = "ponte-reminder-"
 RELOAD_DEBOUNCE = 0.2  # seconds: one reload for a burst of changed meetings
+PROGRESS_SECONDS = 5.0  # between two edits of a broadcast's progress message
+PROGRESS_JOB = "ponte-broadcast-progress"
 
 
 def reminder_job_id(second: datetime) -> str:
@@ -79,6 +83,13 @@ class Scheduling:
             await resume_broadcasts(self.app.core)
         except Exception:
             log.exception("could not queue broadcasts; trying again at the next sweep")
+
+    async def progress(self) -> None:
+        """Edit the progress messages of broadcasts on their way (nothing when none is)."""
+        try:
+            await edit_progress(self.app.core)
+        except Exception:
+            log.exception("could not edit the broadcasts' progress; trying again shortly")
 
     async def reload(self) -> int:
         """Make the scheduler's reminder jobs those the database plans within the horizon;
@@ -192,7 +203,8 @@ def start_scheduler(app: App) -> Scheduling:
 
     The sweep runs every minute and once at start (a job without a trigger runs at once),
     so nothing that fell due while Ponte was down waits a whole interval: reminders whose
-    meeting has not started yet are sent then, the others dropped and logged.
+    meeting has not started yet are sent then, the others dropped and logged. Every
+    :data:`PROGRESS_SECONDS` the progress messages of broadcasts on their way are edited.
     """
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduling = Scheduling(app, scheduler)
@@ -206,6 +218,15 @@ def start_scheduler(app: App) -> Scheduling:
         max_instances=1,
     )
     scheduler.add_job(scheduling.sweep, id=f"{MAINTENANCE_JOB}-at-start", replace_existing=True)
+    scheduler.add_job(
+        scheduling.progress,
+        "interval",
+        seconds=PROGRESS_SECONDS,
+        id=PROGRESS_JOB,
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+    )
     scheduler.start()
     scheduling._watcher = asyncio.create_task(scheduling.watch(), name="ponte-schedule-watch")
     return scheduling

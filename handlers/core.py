@@ -266,7 +266,8 @@ class Core:
         match incoming:
             case CommandMessage(name=name, args=args):
                 await self._command(turn, name, args)
-            case ButtonPress(payload=payload):
+            case ButtonPress(payload=payload, message_ref=ref):
+                turn.message_ref = ref
                 await self._button(turn, payload)
             case TextMessage(text=text):
                 await self._text(turn, text)

@@ -3,9 +3,11 @@
 Every recipient is a row of ``broadcast_deliveries`` (unique per broadcast and participant,
 so nobody can be a recipient twice). A delivery is ``waiting`` until it is queued in the
 outbox, in chunks of a transaction each; then ``queued`` (its outbox message has the broadcast's topic and the
-recipient's participant id), or ``skipped`` when the recipient could no longer be reached.
-How a queued one ended (delivered, blocked, failed, uncertain) is its outbox message's
-state: the sender records it there, and the report counts it by the broadcast's topic.
+recipient's participant id), ``skipped`` when the recipient could no longer be reached, or
+``stopped`` when the organiser stopped the broadcast before its turn came.
+How a queued one ended (delivered, blocked, failed, uncertain, stopped) is its outbox
+message's state: the sender records it there (a stop gives up those not yet in a sender's
+hands), and the report counts it by the broadcast's topic.
 """
 
 from __future__ import annotations
@@ -22,10 +24,13 @@ DRAFT = "draft"
 SENDING = "sending"
 DONE = "done"
 CANCELLED = "cancelled"
+STOPPED = "stopped"
+"""Stopped by its organiser while sending: what was not yet in a sender's hands is not sent."""
 
 WAITING = "waiting"
 QUEUED = "queued"
 SKIPPED = "skipped"
+# STOPPED is a delivery's state too: not queued, because the broadcast was stopped first.
 
 
 class Broadcast(Base):
@@ -48,6 +53,12 @@ class Broadcast(Base):
     finished_at: Mapped[datetime | None]
     reported_at: Mapped[datetime | None]
     """When the final report was queued for the organiser (once)."""
+    progress_ref: Mapped[str | None] = mapped_column(String(64))
+    """The organiser's progress message, as their channel names it, while Ponte still edits
+    it (cleared with the last edit, which shows it finished); None on channels that cannot
+    edit a message, and from the command line."""
+    progress_settled: Mapped[int | None]
+    """How many deliveries were settled in the last edit queued: no edit when none settled since."""
 
 
 class BroadcastDelivery(Base):

@@ -8,6 +8,10 @@ a crash while queueing, queueing resumes with the deliveries still waiting, and 
 queued twice. Broadcast messages are queued ``once`` at :attr:`Priority.BROADCAST`: the
 sender never sends one twice, gives up one that was in flight at a crash as uncertain, and
 sends every reply, reminder and notice before them.
+
+A broadcast is stopped (:meth:`BroadcastRepository.stop`) by marking its waiting deliveries
+``stopped`` and giving up its outbox messages that no sender holds, in one transaction;
+those in a sender's hands finish, and the report counts the rest as not sent.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, insert, literal, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.broadcast_models import (
@@ -25,6 +29,7 @@ from storage.broadcast_models import (
     QUEUED,
     SENDING,
     SKIPPED,
+    STOPPED,
     WAITING,
     Broadcast,
     BroadcastDelivery,
@@ -32,11 +37,13 @@ from storage.broadcast_models import (
 from storage.event_models import Event, EventRegistration, Meeting, Slot
 from storage.models import ConsentRecord, InterestArea, Participant, ParticipantInterest
 from storage.outbox import SILENT_CHANNELS, OutboxRepository, Priority, StateCounts
+from storage.outbox import STOPPED as STOPPED_ERROR
 from storage.reminder_models import Attendance
 
 CHUNK = 500
 """Deliveries queued per transaction: short enough never to hold the database for long."""
 CONSENT_PURPOSE = "profile_sharing"  # handlers.participant.consent.PRIVACY_PURPOSE
+STOPPED_REASON = f"{STOPPED_ERROR} the organiser stopped the broadcast before it was sent"
 
 
 def topic_of(broadcast_id: int) -> str:
@@ -68,6 +75,8 @@ class Report:
     skipped: int
     """Not queued: they blocked the bot (or left) after the broadcast started."""
     outbox: StateCounts
+    not_queued: int = 0
+    """Not queued: the broadcast was stopped before their turn came."""
 
     @property
     def delivered(self) -> int:
@@ -85,6 +94,11 @@ class Report:
     @property
     def uncertain(self) -> int:
         return self.outbox.uncertain
+
+    @property
+    def stopped(self) -> int:
+        """Not sent because the broadcast was stopped: never queued, or given up queued."""
+        return self.outbox.stopped + self.not_queued
 
     @property
     def pending(self) -> int:
@@ -290,18 +304,64 @@ class BroadcastRepository:
             waiting=by_state.get(WAITING, 0),
             skipped=by_state.get(SKIPPED, 0),
             outbox=counts,
+            not_queued=by_state.get(STOPPED, 0),
         )
 
+    async def stop(self, broadcast: Broadcast, now: datetime) -> int:
+        """Stop a broadcast being sent: nothing more is queued, and what is queued but not in
+        a sender's hands is given up as stopped. Returns how many will not be sent.
+
+        Only a broadcast ``sending`` stops: the caller checks it under :meth:`get`'s lock
+        (which the queueing job takes too), so a chunk is queued either before the stop,
+        and given up here, or not at all. Those in a sender's hands finish normally; the
+        final report comes once they are settled (:meth:`finish_settled`).
+        """
+        result = await self.session.execute(
+            update(BroadcastDelivery)
+            .where(
+                BroadcastDelivery.broadcast_id == broadcast.id,
+                BroadcastDelivery.state == WAITING,
+            )
+            .values(state=STOPPED)
+            .execution_options(synchronize_session=False)
+        )
+        not_queued = int(getattr(result, "rowcount", 0) or 0)
+        given_up = await OutboxRepository(self.session).give_up_unleased(
+            topic_of(broadcast.id), STOPPED_REASON, now
+        )
+        broadcast.state = STOPPED
+        await self.session.flush()
+        return not_queued + given_up
+
+    async def showing_progress(self) -> list[int]:
+        """Broadcasts whose progress message Ponte still edits (none: nothing to do)."""
+        rows = await self.session.scalars(
+            select(Broadcast.id)
+            .where(Broadcast.progress_ref.is_not(None), Broadcast.state != DRAFT)
+            .order_by(Broadcast.id)
+        )
+        return list(rows)
+
     async def finish_settled(self, now: datetime) -> list[tuple[Broadcast, Report]]:
-        """Mark done the broadcasts being sent whose every delivery is settled; returns
-        them with their final report. Each is returned once (it is no longer ``sending``)."""
-        sending = await self.session.scalars(
-            select(Broadcast).where(Broadcast.state == SENDING).with_for_update()
+        """Mark finished the broadcasts being sent (or stopped) whose every delivery is
+        settled; returns them with their final report. Each is returned once: a sent one is
+        no longer ``sending``, a stopped one stays ``stopped`` with its ``finished_at`` set."""
+        unfinished = await self.session.scalars(
+            select(Broadcast)
+            .where(
+                or_(
+                    Broadcast.state == SENDING,
+                    and_(Broadcast.state == STOPPED, Broadcast.finished_at.is_(None)),
+                )
+            )
+            .with_for_update()
         )
         finished: list[tuple[Broadcast, Report]] = []
-        for broadcast in sending.all():
+        for broadcast in unfinished.all():
             report = await self.report(broadcast)
             if report.pending == 0:
-                broadcast.state, broadcast.finished_at = DONE, now
+                if broadcast.state == SENDING:
+                    broadcast.state = DONE
+                broadcast.finished_at = now
                 finished.append((broadcast, report))
         return finished

@@ -36,6 +36,7 @@ _LEASE_LOCK_KEY = 0x504F4E5445  # "PONTE"
 # How a given-up message's ``last_error`` begins, by why it was given up.
 BLOCKED = "blocked:"
 UNCERTAIN = "uncertain:"
+STOPPED = "stopped:"
 ABANDONED = f"{UNCERTAIN} its sender stopped before recording the outcome; it may have arrived"
 
 
@@ -90,13 +91,18 @@ class StateCounts:
     """Given up for any other reason: refused, or too many failed attempts."""
     uncertain: int = 0
     """Given up because they may or may not have arrived (``once`` messages)."""
+    stopped: int = 0
+    """Given up before a sender took them: their broadcast was stopped."""
     pending: int = 0
     """Not settled yet: due, scheduled, waiting for a retry, or in a sender's hands."""
 
     @property
     def total(self) -> int:
         """Every message counted."""
-        return self.delivered + self.blocked + self.failed + self.uncertain + self.pending
+        return (
+            self.delivered + self.blocked + self.failed + self.uncertain + self.stopped
+            + self.pending
+        )  # fmt: skip
 
 
 class OutboxRepository:
@@ -150,6 +156,41 @@ class OutboxRepository:
                 OutboxMessage.topic == topic, OutboxMessage.sent_at.is_(None)
             )
         )
+
+    async def give_up_unleased(self, topic_prefix: str, error: str, now: datetime) -> int:
+        """Give up every unsent message whose topic begins with ``topic_prefix`` and that no
+        sender holds (a stopped broadcast's); returns how many.
+
+        Those in a sender's hands finish normally. One whose sender died holding it is
+        given up as uncertain first (:meth:`settle_abandoned`): it may have arrived. A
+        sender leasing one at the same moment either locked it first (the lease is seen
+        here, and it is left alone) or finds it given up.
+        """
+        await self.settle_abandoned(now)
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.topic.startswith(topic_prefix, autoescape=True),
+                OutboxMessage.sent_at.is_(None),
+                OutboxMessage.leased_until.is_(None),
+            )
+            .values(sent_at=now, last_error=error[:500])
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def given_up(self, topic: str) -> bool:
+        """Whether a message about ``topic`` was given up (an edit of a message that is gone)."""
+        found = await self.session.scalar(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.topic == topic,
+                OutboxMessage.sent_at.is_not(None),
+                OutboxMessage.last_error.is_not(None),
+            )
+            .limit(1)
+        )
+        return found is not None
 
     async def lease_next(
         self,
@@ -313,8 +354,8 @@ class OutboxRepository:
     async def give_up(self, message_id: int, error: str, now: datetime) -> None:
         """Record at ``now`` why a message will never be delivered; it is marked as handled.
 
-        ``error`` begins with :data:`BLOCKED` or :data:`UNCERTAIN` when that is the reason
-        (:meth:`state_counts` counts them apart).
+        ``error`` begins with :data:`BLOCKED`, :data:`UNCERTAIN` or :data:`STOPPED` when that
+        is the reason (:meth:`state_counts` counts them apart).
         """
         await self.session.execute(
             update(OutboxMessage)
@@ -342,6 +383,7 @@ class OutboxRepository:
             (error.is_(None), "delivered"),
             (error.startswith(BLOCKED, autoescape=True), "blocked"),
             (error.startswith(UNCERTAIN, autoescape=True), "uncertain"),
+            (error.startswith(STOPPED, autoescape=True), "stopped"),
             else_="failed",
         ).label("state")
         rows = await self.session.execute(

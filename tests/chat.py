@@ -45,9 +45,10 @@ class Chat:
         """Press the on-screen button whose payload ends with ``|value`` or equals ``value``."""
         return await self.send(ButtonPress(self.sender, self.button(value).payload))
 
-    async def press_payload(self, payload: str) -> Response:
-        """Send a raw (possibly forged or stale) payload."""
-        return await self.send(ButtonPress(self.sender, payload))
+    async def press_payload(self, payload: str, message_ref: str | None = None) -> Response:
+        """Send a raw (possibly forged or stale) payload, from the message ``message_ref``
+        names if given (as a channel that can edit its messages would)."""
+        return await self.send(ButtonPress(self.sender, payload, message_ref))
 
     async def share_contact(self, phone: str, owner: str | None = None) -> Response:
         return await self.send(ContactShared(self.sender, phone, owner or self.user))

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from bot.app import build_app
 from bot.cli import main
 from bot.config import Settings
+from bot.sending.sender import LEASE
 from storage.broadcast_models import Broadcast
 from storage.event_models import OutboxMessage
 from storage.outbox import OutboxRepository
@@ -95,3 +96,39 @@ def test_queued_then_reported(database: str, capsys: pytest.CaptureFixture[str])
     assert main(["broadcast", "--report", "1", "--lang", "zh"]) == 0
     out = capsys.readouterr().out
     assert "已送达：2" in out and "已屏蔽机器人：1" in out and "待发送" not in out
+
+
+def test_stop_from_the_command_line(database: str, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+    argv = ["broadcast", "--segment", f"event={CODE}", "area=energy", "--text-en", EN, "--yes",
+            "--idle", "0.3"]  # fmt: skip
+    assert main(argv) == 0
+    capsys.readouterr()
+    queued = outbox(database)
+
+    async def take_one() -> None:  # a running bot's sender holds the first one
+        app = await build_app(Settings(database_url=database, _env_file=None), clock=Clock())
+        try:
+            async with app.sessions() as session, session.begin():
+                row = await OutboxRepository(session).lease_next(
+                    queued[0].channel, queued[0].not_before, LEASE, chat_id=queued[0].chat_id
+                )
+                assert row is not None
+        finally:
+            await app.close()
+
+    asyncio.run(take_one())
+    assert main(["broadcast", "--stop", "1", "--idle", "0.3"]) == 0
+    captured = capsys.readouterr()
+    assert "broadcast 1 stopped: 2 messages will not be sent" in captured.out
+    assert "Stopping the announcement" in captured.out and "Not sent (stopped): 2" in captured.out
+    assert "Still to send: 1" in captured.out  # the one in hand goes on
+    after = outbox(database)
+    assert [m.sent_at is None for m in after] == [True, False, False]
+    assert all((m.last_error or "").startswith("stopped:") for m in after[1:])
+    assert main(["broadcast", "--stop", "1"]) == 2
+    assert "broadcast 1 was already stopped; nothing was changed" in capsys.readouterr().err
+    assert main(["broadcast", "--stop", "9"]) == 2
+    assert "there is no broadcast 9" in capsys.readouterr().err
+    assert [(m.sent_at, m.last_error) for m in outbox(database)] == [
+        (m.sent_at, m.last_error) for m in after
+    ]  # the refusals changed nothing

@@ -130,7 +130,8 @@ async def test_three_languages_to_hundreds_with_blocked_and_429s(
 
 
 FORGED = ["bc|new", "bc|pick|event", "bc|set|area|energy", "bc|clear", "bc|back", "bc|write|it",
-          "bc|send|1", "bc|prog|1", "bc|drop|1", "bc|send|99999999999999"]  # fmt: skip
+          "bc|send|1", "bc|prog|1", "bc|drop|1", "bc|stop|1", "bc|halt|1", "bc|keep|1",
+          "bc|send|99999999999999"]  # fmt: skip
 
 
 async def test_broadcast_buttons_do_nothing_for_others(framework: str, tmp_path: Path) -> None:

@@ -6,7 +6,8 @@ refuse it for), asks for confirmation unless ``--yes``, writes a delivery per re
 queues them into the outbox a chunk per transaction, then follows the running bot's sender
 with a progress bar and prints the report. This process sends nothing itself: when no bot
 is delivering, it says so after ``--idle`` seconds without progress and tells how to follow
-it later (``ponte broadcast --report ID``).
+it later (``ponte broadcast --report ID``). ``ponte broadcast --stop ID`` stops one being
+sent, as the chat's "Stop sending" does: what is not on its way yet is not sent.
 """
 
 from __future__ import annotations
@@ -27,13 +28,20 @@ from bot.events.commands import CommandError, Subcommands
 from handlers.kernel.i18n import SUPPORTED_LOCALES, Translator, negotiate_locale, translator
 from handlers.kernel.markup import to_plain_text
 from handlers.organiser import segments
+from handlers.organiser.broadcast_control import stop_sending, stoppable
 from handlers.organiser.broadcast_texts import problem_text, problems, progress_text
-from storage.broadcast_models import DRAFT, SENDING, Broadcast
+from storage.broadcast_models import CANCELLED, DONE, DRAFT, SENDING, STOPPED, Broadcast
 from storage.broadcasts import BroadcastRepository, Report
-from storage.db import create_engine, create_sessionmaker
+from storage.db import create_engine, create_sessionmaker, transaction_gate
 
 POLL = 0.5  # seconds between two looks at the deliveries
 IDLE = 30.0  # seconds without progress before saying that no bot seems to be sending
+NOT_SENDING = {
+    DRAFT: "was never confirmed",
+    CANCELLED: "was cancelled before it was sent",
+    DONE: "has already been sent in full",
+    STOPPED: "was already stopped",
+}
 
 Ask = Callable[[str], str]
 Sessions = async_sessionmaker[AsyncSession]
@@ -67,6 +75,9 @@ def add_broadcast_parser(commands: Subcommands) -> None:
     parser.add_argument("--text-zh", help="the Chinese text")
     parser.add_argument("--yes", "-y", action="store_true", help="send without asking")
     parser.add_argument("--report", type=int, metavar="ID", help="only show broadcast ID's report")
+    parser.add_argument(
+        "--stop", type=int, metavar="ID", help="stop sending broadcast ID, then show its report"
+    )
     parser.add_argument("--idle", type=float, default=IDLE, help=f"seconds (default {IDLE:g})")
     parser.add_argument("--lang", default="en", help="language of the previews and report")
     parser.set_defaults(run=run_broadcast)
@@ -84,6 +95,9 @@ async def run_broadcast(
     async def work(sessions: Sessions) -> int:
         if args.report is not None:
             return await _follow(sessions, args.report, t, args.idle)
+        if args.stop is not None:
+            await _stop(sessions, clock, args.stop)
+            return await _follow(sessions, args.stop, t, args.idle)
         texts = {
             code: text
             for code, text in (
@@ -144,6 +158,20 @@ async def run_broadcast(
     return await _with_database(settings, work)
 
 
+async def _stop(sessions: Sessions, clock: Clock, broadcast_id: int) -> None:
+    """Stop broadcast ``broadcast_id``; one that is not being sent is left as it is."""
+    async with transaction_gate(sessions), sessions() as session, session.begin():
+        broadcast = await BroadcastRepository(session).get(broadcast_id, for_update=True)
+        if broadcast is None:
+            raise CommandError(f"there is no broadcast {broadcast_id}")
+        if await stoppable(session, broadcast) is None:
+            state = DONE if broadcast.state == SENDING else broadcast.state  # all settled
+            why = NOT_SENDING.get(state, f"is {state}")
+            raise CommandError(f"broadcast {broadcast_id} {why}; nothing was changed")
+        not_sent = await stop_sending(session, broadcast, clock())
+    print(f"broadcast {broadcast_id} stopped: {not_sent} messages will not be sent")
+
+
 async def _follow(sessions: Sessions, broadcast_id: int, t: Translator, idle: float) -> int:
     """A progress bar until every delivery is settled; then the report."""
     report, broadcast = await _report(sessions, broadcast_id)
@@ -153,7 +181,7 @@ async def _follow(sessions: Sessions, broadcast_id: int, t: Translator, idle: fl
     with tqdm(
         total=report.recipients, unit="msg", disable=report.pending == 0, file=sys.stderr
     ) as bar:
-        while report.pending and broadcast.state == SENDING:
+        while report.pending and broadcast.state in (SENDING, STOPPED):
             await asyncio.sleep(POLL)
             before = report.settled
             report, broadcast = await _report(sessions, broadcast_id)
@@ -168,7 +196,8 @@ async def _follow(sessions: Sessions, broadcast_id: int, t: Translator, idle: fl
                     file=sys.stderr,
                 )
                 break
-    print(to_plain_text(progress_text(report, t, finished=report.pending == 0)))
+    stopped = broadcast.state == STOPPED
+    print(to_plain_text(progress_text(report, t, finished=report.pending == 0, stopped=stopped)))
     return 0
 
 

@@ -86,6 +86,9 @@ class Turn:
     organisers: OrganiserIds = frozenset()
     """Organisers named by the configuration; :mod:`handlers.organiser.rights` also asks the
     database for those added later."""
+    message_ref: str | None = None
+    """For a button press, the message the button is on, as its channel names it (``None``
+    when the channel cannot edit it later): what an outbox message may replace."""
 
     @property
     def t(self) -> Translator:

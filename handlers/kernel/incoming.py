@@ -43,10 +43,16 @@ class CommandMessage:
 
 @dataclass(frozen=True, slots=True)
 class ButtonPress:
-    """A press on a button the core offered; the payload is untrusted and re-checked."""
+    """A press on a button the core offered; the payload is untrusted and re-checked.
+
+    ``message_ref`` names the message the button is on, as the channel knows it (Telegram's
+    message id), so that the core can have it edited later; ``None`` where a channel cannot
+    edit what it showed (the console).
+    """
 
     sender: Sender
     payload: str
+    message_ref: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,8 @@ def reply_to_payload(reply: Reply) -> dict[str, Any]:
         }
         if reply.document.photo:
             payload["document"]["photo"] = True
+    if reply.replaces is not None:
+        payload["replaces"] = reply.replaces
     return payload
 
 
@@ -48,7 +50,13 @@ def payload_to_reply(payload: dict[str, Any]) -> Reply:
             mime_type=stored["mime_type"],
             photo=bool(stored.get("photo", False)),
         )
-    return Reply(text=payload["text"], buttons=buttons, document=document)
+    replaces = payload.get("replaces")
+    return Reply(
+        text=payload["text"],
+        buttons=buttons,
+        document=document,
+        replaces=str(replaces) if replaces is not None else None,
+    )
 
 
 def reader(participant: Participant) -> Translator:

@@ -41,7 +41,9 @@ class Reply:
 
     ``text`` is markup (see :mod:`handlers.kernel.markup`). ``buttons`` are rows of inline choices.
     ``edit`` asks the channel to replace the message whose button was pressed instead of
-    sending a new one. ``contact_button`` is the label of a "share my phone number" button
+    sending a new one; ``replaces``, in an outbox message, names the message to replace (a
+    :attr:`ButtonPress.message_ref <handlers.kernel.incoming.ButtonPress.message_ref>`
+    kept from earlier). ``contact_button`` is the label of a "share my phone number" button
     (a reply keyboard on Telegram); ``remove_keyboard`` takes such a keyboard away.
     """
 
@@ -51,6 +53,7 @@ class Reply:
     contact_button: str | None = None
     remove_keyboard: bool = False
     document: Document | None = None
+    replaces: str | None = None
 
     def all_buttons(self) -> list[Button]:
         """Every inline button, row by row."""

@@ -6,8 +6,10 @@ Telegram would refuse it for, and confirms with the recipient count in front of 
 confirmation writes a delivery per recipient and queues the first chunk; the rest are
 queued by the ``broadcast`` timed job, a chunk per transaction (the scheduler runs it on a
 confirmation and at every start, so a crash while queueing resumes where it stopped). The
-organiser's progress message is edited in place by its refresh button; the maintenance
-sweep sends the final report once every delivery is settled.
+organiser's progress message is edited in place every few seconds (and by its Refresh
+button), and "Stop sending" stops what is not on its way yet
+(:mod:`handlers.organiser.broadcast_control`); the maintenance sweep sends the final report
+once every delivery is settled.
 
 Every step re-checks the organiser's right (:mod:`handlers.organiser.rights`), and the
 broadcast a button names must be one this organiser drafted: a payload proves nothing.
@@ -15,34 +17,39 @@ broadcast a button names must be one this organiser drafted: a payload proves no
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import distinct, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.kernel.context import Turn
 from handlers.kernel.flow_router import After, FlowRoute, FlowRouter, Outcome
-from handlers.kernel.i18n import N_, SUPPORTED_LOCALES, translator
+from handlers.kernel.i18n import N_, SUPPORTED_LOCALES
 from handlers.kernel.markup import bold, escape, fmt
-from handlers.kernel.notify import reply_to_payload
-from handlers.kernel.replies import Button, Reply
+from handlers.kernel.replies import Button
 from handlers.organiser import segments
-from handlers.organiser.broadcast_texts import payloads, problem_text, problems, progress_text
+from handlers.organiser.broadcast_control import (
+    JOB,
+    PREFIX,
+    PROGRESS_JOB,
+    ask_stop,
+    edit_progress,
+    keep,
+    queue_next_chunks,
+    report_finished,
+    show_progress,
+    stop,
+)
+from handlers.organiser.broadcast_texts import payloads, problem_text, problems
 from handlers.organiser.rights import is_organiser, organisers_only
 from handlers.organiser.telegram_html import MAX_LENGTH, shown_length
 from handlers.participant.countries import country_name
 from handlers.participant.form import ORG_TYPES
-from storage.broadcast_models import DRAFT, SENDING, Broadcast
+from storage.broadcast_models import DRAFT, Broadcast
 from storage.broadcasts import BroadcastRepository
 from storage.event_models import Event
 from storage.models import Participant
-from storage.outbox import OutboxRepository, Priority
 
 BROADCAST = "broadcast"
-PREFIX = "bc"
-JOB = "broadcast"
-"""The timed job that queues a broadcast's next chunk (the item is the broadcast's id)."""
 MAX_CHOICES = 24
 CATEGORIES = (
     ("event", N_("Event")), ("country", N_("Country")), ("type", N_("Type")),
@@ -74,16 +81,11 @@ async def on_button(turn: Turn, value: str) -> Outcome:
     action, _, rest = value.partition("|")
     if action == "new":
         return await on_broadcast(turn, "")
-    if action in ("prog", "send", "drop"):
+    if action in BROADCAST_ACTIONS:
         broadcast = await _own(turn, rest, lock=action != "prog")
         if broadcast is None:
             return After.STALE
-        if action == "prog":
-            await _show_progress(turn, broadcast, edit=True)
-        elif action == "send":
-            await _send(turn, broadcast)
-        else:
-            await _drop(turn, broadcast)
+        await BROADCAST_ACTIONS[action](turn, broadcast)
         return None
     if turn.flow != BROADCAST:
         return After.STALE
@@ -350,7 +352,7 @@ async def _send(turn: Turn, broadcast: Broadcast) -> None:
                     "This announcement is already being sent (or was sent); it is not sent again."
                 )
             )
-            await _show_progress(turn, broadcast, edit=False)
+            await show_progress(turn, broadcast, edit=False)
         return
     texts = {code: str(text) for code, text in broadcast.texts.items() if code in SUPPORTED_LOCALES}
     segment = await segments.resolve(turn.session, dict(broadcast.segment))
@@ -369,7 +371,9 @@ async def _send(turn: Turn, broadcast: Broadcast) -> None:
     turn.schedule_changed = True  # the scheduler queues the remaining chunks
     turn.go("idle")
     turn.notice(t.gettext("Sending."))
-    await _show_progress(turn, broadcast, edit=True)
+    # The confirmation becomes the progress message, which Ponte then keeps up to date.
+    shown = await show_progress(turn, broadcast, edit=True)
+    broadcast.progress_ref, broadcast.progress_settled = turn.message_ref, shown.settled
 
 
 async def _drop(turn: Turn, broadcast: Broadcast) -> None:
@@ -382,60 +386,24 @@ async def _drop(turn: Turn, broadcast: Broadcast) -> None:
         turn.notice(turn.t.gettext("Already confirmed: it is not sent twice."))
 
 
-async def _show_progress(turn: Turn, broadcast: Broadcast, *, edit: bool) -> None:
-    report = await BroadcastRepository(turn.session).report(broadcast)
-    finished = broadcast.state != SENDING
-    rows: tuple[tuple[Button, ...], ...] = ()
-    if not finished:
-        rows = ((Button(turn.t.gettext("Refresh"), f"{PREFIX}|prog|{broadcast.id}"),),)
-    turn.say(progress_text(report, turn.t, finished=finished), rows, edit=edit)
-
-
-async def queue_next_chunks(
-    session: AsyncSession, now: datetime, broadcast_ids: Sequence[int]
-) -> bool:
-    """The timed job: queue each broadcast's next chunk; ``False`` when nothing was left."""
-    queued = False
-    for broadcast_id in broadcast_ids:
-        queued = await queue_next_chunk(session, now, broadcast_id) or queued
-    return queued
-
-
-async def queue_next_chunk(session: AsyncSession, now: datetime, broadcast_id: int) -> bool:
-    """The timed job: queue the broadcast's next chunk; ``False`` when nothing was left."""
-    repo = BroadcastRepository(session)
-    broadcast = await repo.get(broadcast_id, for_update=True)
-    if broadcast is None or broadcast.state != SENDING:
-        return False
-    texts = {code: str(text) for code, text in broadcast.texts.items()}
-    by_locale, fallback = payloads(texts)
-    return await repo.queue_chunk(broadcast, by_locale, fallback, now) > 0
-
-
-async def report_finished(session: AsyncSession, now: datetime) -> int:
-    """Maintenance: mark finished broadcasts done and send each organiser the report."""
-    finished = await BroadcastRepository(session).finish_settled(now)
-    outbox = OutboxRepository(session)
-    for broadcast, report in finished:
-        broadcast.reported_at = now
-        if broadcast.organiser_id is None:
-            continue
-        organiser = await session.get(Participant, broadcast.organiser_id)
-        if organiser is None:
-            continue
-        text = progress_text(report, translator(organiser.locale), finished=True)
-        outbox.queue(organiser, reply_to_payload(Reply(text)), now, topic=f"broadcast-report:{broadcast.id}",
-                     priority=Priority.NOTICE)  # fmt: skip
-    return len(finished)
-
-
 def _int(raw: str) -> int | None:
     return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 12 else None
 
 
+async def _show_progress(turn: Turn, broadcast: Broadcast) -> None:
+    await show_progress(turn, broadcast, edit=True)
+
+
+BROADCAST_ACTIONS: dict[str, Callable[[Turn, Broadcast], Awaitable[None]]] = {
+    "prog": _show_progress, "send": _send, "drop": _drop,
+    "stop": ask_stop, "halt": stop, "keep": keep,
+}  # fmt: skip
+"""The buttons that name a broadcast (``bc|ACTION|ID``): only its own organiser's work."""
+
+
 def setup() -> FlowRouter:
-    """``/broadcast``, its buttons and its flow, for organisers only; the queueing job and
-    the final report."""
+    """``/broadcast``, its buttons and its flow, for organisers only; the queueing and
+    progress jobs and the final report."""
     router = FlowRouter(BROADCAST)
     router.command(BROADCAST, organisers_only(on_broadcast))
     router.button(PREFIX, organisers_only(on_button))
@@ -445,5 +413,6 @@ def setup() -> FlowRouter:
         )
     )
     router.timed(JOB, queue_next_chunks)
+    router.timed(PROGRESS_JOB, edit_progress)
     router.maintenance(report_finished)
     return router

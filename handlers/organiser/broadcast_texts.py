@@ -73,13 +73,27 @@ def problems(texts: dict[str, str]) -> dict[str, Problem]:
     return {code: problem for code, text in texts.items() if (problem := check(text)) is not None}
 
 
-def progress_text(report: Report, t: Translator, *, finished: bool) -> str:
-    """``Sending: 120 of 300 (40%)`` with a bar and the counts, or the final report."""
+def progress_text(report: Report, t: Translator, *, finished: bool, stopped: bool = False) -> str:
+    """``Sending: 120 of 300 (40%)`` with a bar and the counts, or the final report.
+
+    ``stopped``: the organiser stopped it; the messages not sent because of that are
+    counted apart (and while those already in a sender's hands finish, it is "stopping").
+    """
     whole = max(report.recipients, 1)
     done = report.settled
     filled = round(BAR * done / whole)
+    if stopped:
+        title = (
+            t.gettext("Announcement stopped")
+            if finished
+            else t.gettext("Stopping the announcement")
+        )
+    else:
+        title = (
+            t.gettext("Announcement sent") if finished else t.gettext("Sending the announcement")
+        )
     lines = [
-        bold(escape(t.gettext("Announcement sent") if finished else t.gettext("Sending the announcement"))),
+        bold(escape(title)),
         "▓" * filled + "░" * (BAR - filled) + " "
         + fmt(t.gettext("{done} of {total}"), done=t.number(done), total=t.number(report.recipients)),
         fmt(t.gettext("Delivered: {n}"), n=t.number(report.delivered)),
@@ -87,6 +101,8 @@ def progress_text(report: Report, t: Translator, *, finished: bool) -> str:
         fmt(t.gettext("Failed: {n}"), n=t.number(report.failed)),
         fmt(t.gettext("Uncertain (may have arrived; not sent again): {n}"), n=t.number(report.uncertain)),
     ]  # fmt: skip
+    if stopped or report.stopped:
+        lines.append(fmt(t.gettext("Not sent (stopped): {n}"), n=t.number(report.stopped)))
     if not finished:
         lines.append(fmt(t.gettext("Still to send: {n}"), n=t.number(report.pending)))
     return "\n".join(lines)

@@ -14,7 +14,7 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
-from bot.channels.telegram.render import caption_for, messages_for
+from bot.channels.telegram.render import caption_for, inline_keyboard, messages_for
 
 # Failures are reported with the sender's channel-neutral errors, so one policy handles every
 # channel; ``TelegramError`` is their common base under the name the Telegram code reads.
@@ -135,9 +135,21 @@ async def with_retries(
 def reply_calls(transport: Transport, chat_id: int, reply: Reply) -> list[Call]:
     """The Bot API calls that show ``reply`` as a new message, in order.
 
-    Text too long for a caption goes first as messages of its own, then the document.
+    Text too long for a caption goes first as messages of its own, then the document. A
+    reply that ``replaces`` a message (its id) and fits in one message is one
+    ``editMessageText`` instead: "message is not modified" (it already shows this) counts
+    as done, and a message that can no longer be edited is rejected, not sent anew (an edit
+    queued every few seconds would otherwise become a new message every few seconds).
     """
     document = reply.document
+    if reply.replaces is not None and document is None:
+        messages = messages_for(reply)
+        if len(messages) == 1 and reply.replaces.isdigit():
+            edit = functools.partial(
+                _edit, transport, chat_id, int(reply.replaces), messages[0].text,
+                inline_keyboard(reply),
+            )  # fmt: skip
+            return [edit]
     caption = caption_for(reply) if document is not None else None
     calls: list[Call] = []
     if document is None or caption is None:
@@ -149,3 +161,12 @@ def reply_calls(transport: Transport, chat_id: int, reply: Reply) -> list[Call]:
         send = transport.send_photo if document.photo else transport.send_document
         calls.append(functools.partial(send, chat_id, document.filename, document.content, caption))
     return calls
+
+
+async def _edit(
+    transport: Transport, chat_id: int, message_id: int, text: str, markup: dict[str, Any] | None
+) -> None:
+    try:
+        await transport.edit_message(chat_id, message_id, text, markup)
+    except NotModified:
+        return  # it already shows this (a refresh tap got there first)

@@ -95,12 +95,15 @@ def _callback(query: dict[str, Any]) -> ParsedUpdate | None:
     if chat_id is None or not user or not isinstance(data, str):
         # Inline-mode and game callbacks carry no message or data Ponte made.
         return None
+    # Telegram marks messages the bot can no longer reach with date 0.
+    message_id = int(message["message_id"]) if message.get("date") else None
     return ParsedUpdate(
-        ButtonPress(sender_of(user, chat_id), data),
+        ButtonPress(
+            sender_of(user, chat_id), data, None if message_id is None else str(message_id)
+        ),
         chat_id,
         callback_id=str(query["id"]),
-        # Telegram marks messages the bot can no longer reach with date 0.
-        callback_message_id=int(message["message_id"]) if message.get("date") else None,
+        callback_message_id=message_id,
     )
 
 
