@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, exists, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.event_models import Meeting, Slot
@@ -131,13 +132,23 @@ class ReminderRepository:
         if due is None or due >= starts_at or due <= now:
             return  # no digest, or none before this meeting: its own reminders cover it
         key = f"d{event_id}:p{person.id}:{day.isoformat()}"
+        fields = dict(key=key, kind=DIGEST, person=person, event_id=event_id, meeting_id=None,
+                      offset=0, day=day, starts_at=due, due=due, now=now)  # fmt: skip
         row = await self.session.scalar(select(Reminder).where(Reminder.key == key))
-        if row is not None and row.state != PENDING and row.due_at == due:
+        if row is None:
+            try:
+                # Two meetings of one reader accepted at once both plan the same morning
+                # digest: the second insert meets the first's row, and updates it instead.
+                async with self.session.begin_nested():
+                    self._put(None, **fields)  # type: ignore[arg-type]
+                return
+            except IntegrityError:
+                row = await self.session.scalar(select(Reminder).where(Reminder.key == key))
+                if row is None:
+                    raise
+        if row.state != PENDING and row.due_at == due:
             return
-        self._put(
-            row, key=key, kind=DIGEST, person=person, event_id=event_id, meeting_id=None,
-            offset=0, day=day, starts_at=due, due=due, now=now,
-        )  # fmt: skip
+        self._put(row, **fields)  # type: ignore[arg-type]
 
     def _put(
         self,
