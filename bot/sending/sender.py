@@ -166,12 +166,13 @@ class OutboundSender:
         self._in_hand.pop(chat_id, None)
         self._settled.set()
 
-    async def _until_changed(self, stop: asyncio.Event) -> None:
-        """Until a message in hand is settled, another is queued, or the sender stops."""
+    async def _until_changed(self, stop: asyncio.Event, seconds: float | None = None) -> None:
+        """Until a message in hand is settled, another is queued, the sender stops, or
+        ``seconds`` pass."""
         events = (stop, self._settled, self.core.outbox_ready)
         waiters = [asyncio.ensure_future(event.wait()) for event in events]
         try:
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for waiter in waiters:
                 waiter.cancel()
@@ -220,15 +221,7 @@ class OutboundSender:
                 timeout = min(timeout, (due - self.core.clock()).total_seconds())
         except Exception:
             log.exception("could not read the outbox; trying again shortly")
-        events = (stop, self.core.outbox_ready, self._settled)
-        waiters = [asyncio.ensure_future(event.wait()) for event in events]
-        try:
-            await asyncio.wait(
-                waiters, timeout=max(timeout, 0.01), return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
+        await self._until_changed(stop, max(timeout, 0.01))
 
     async def _finish(self, grace: float) -> None:
         tasks = list(self._in_hand.values())
