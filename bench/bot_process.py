@@ -13,7 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,9 +63,15 @@ class BotProcess:
 
 
 async def start_bot(
-    framework: str, kind: str, api: FakeBotApi, workdir: Path, echo_args: Sequence[str]
+    framework: str,
+    kind: str,
+    api: FakeBotApi,
+    workdir: Path,
+    echo_args: Sequence[str],
+    settings: Mapping[str, str] | None = None,
 ) -> BotProcess:
-    """Start the bot under test with its output in ``workdir/bot.log``."""
+    """Start the bot under test with its output in ``workdir/bot.log``; ``settings`` are
+    environment variables of its own (``PAID_BROADCAST``, say)."""
     env = {
         **os.environ,
         "TELEGRAM_BOT_TOKEN": api.token,
@@ -76,6 +82,7 @@ async def start_bot(
         "WEBHOOK_URL": "",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         "PYTHONUNBUFFERED": "1",
+        **(settings or {}),
     }
     if kind == "ponte":
         command = [sys.executable, "-m", "bot", "run"]

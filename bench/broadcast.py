@@ -167,7 +167,11 @@ async def speed_run(framework: str, recipients: int, limit: int, settings: dict[
             }  # fmt: skip
 
 
-async def _nothing(*_args: object, **_kwargs: object) -> None:
+def _nothing(*_args: object, **_kwargs: object) -> None:
+    return None
+
+
+async def _nothing_recorded(*_args: object, **_kwargs: object) -> None:
     return None
 
 
@@ -176,7 +180,7 @@ async def crash_run(framework: str, recipients: int, settings: dict[str, Any]) -
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
         clock = Clock(ticking=True)
-        original = OutboundSender._settle
+        originals = OutboundSender._settle, OutboundSender._record
         async with running_bot(framework, url, clock=clock, **settings) as first:
             event_id = await make_event(first.app.sessions, code=CODE)
             people = await add_recipients(first.app.sessions, recipients, event_id=event_id)
@@ -188,14 +192,16 @@ async def crash_run(framework: str, recipients: int, settings: dict[str, Any]) -
                 lambda: sum(1 for c in first.api.calls if c.method == "sendMessage" and c.ok) >= target,
                 timeout=recipients, what="the crash point",
             )  # fmt: skip
+            # Nothing in hand is settled, and no outcome not yet written is written.
             OutboundSender._settle = _nothing  # type: ignore[method-assign]
+            OutboundSender._record = _nothing_recorded  # type: ignore[method-assign]
             first.serving.scheduling.shutdown()
             first.serving.sender.cancel()
             with suppress(BaseException):
                 await first.serving.sender
             first.serving.stopped = True
             await first.runtime.stop()
-            OutboundSender._settle = original  # type: ignore[method-assign]
+            OutboundSender._settle, OutboundSender._record = originals  # type: ignore[method-assign]
             before = Counter(
                 str(c.params.get("chat_id"))
                 for c in first.api.calls

@@ -25,7 +25,6 @@ import functools
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from bot.sending.delivery import (
     Blocked,
@@ -41,7 +40,7 @@ from handlers.core import Core
 from handlers.kernel.incoming import ReachabilityChanged, Sender
 from handlers.kernel.notify import payload_to_reply
 from storage.db import transaction_gate
-from storage.outbox import UNCERTAIN, OutboxRepository, Priority
+from storage.outbox import UNCERTAIN, Leased, OutboxRepository
 
 log = logging.getLogger(__name__)
 
@@ -51,30 +50,18 @@ IDLE_WAIT = 5.0  # seconds between looks at the outbox when nothing wakes the se
 LEASE = timedelta(minutes=10)
 PART_TIMEOUT = 90.0  # beyond both frameworks' own time-outs: only a hung call reaches it
 STOP_GRACE = 10.0  # at shutdown, how long the messages in hand may take to finish
+RECORD_EVERY = 0.05  # while sending, outcomes are recorded together this often
 PROGRESS = "_parts_sent"  # payload key: parts of a several-message reply already delivered
-
-
-@dataclass(frozen=True)
-class InHand:
-    """A leased outbox message, detached from its session."""
-
-    id: int
-    chat_id: str
-    payload: dict[str, Any]
-    attempts: int
-    priority: Priority = Priority.NOTICE
-    once: bool = False
 
 
 @dataclass(frozen=True)
 class Outcome:
     """How a message in hand ended, waiting to be recorded with others in one transaction."""
 
-    row: InHand
+    row: Leased
     sent: int
     retry: tuple[str, float] | None
     give_up: str | None
-    recorded: asyncio.Future[None]
 
 
 class OutboundSender:
@@ -97,7 +84,7 @@ class OutboundSender:
         # A fortieth of a second's sending in hand (at least 8): leases and outcomes then go
         # by the batch, a transaction for several messages, so the rate, not the database,
         # sets the pace; more in hand would only crowd the limiter's line (bench/broadcast).
-        self.concurrency = concurrency or max(CONCURRENCY, self.limiter.per_second // 40)
+        self.concurrency = concurrency or max(CONCURRENCY, self.limiter.per_second // 20)
         # Lease again once half the hands are free (or none is busy), not for every one.
         self._refill_at = max(1, self.concurrency // 2)
         self._in_hand: dict[str, asyncio.Task[None]] = {}
@@ -105,6 +92,7 @@ class OutboundSender:
         self._gate = transaction_gate(core.sessions)
         self._outcomes: list[Outcome] = []
         self._recorder: asyncio.Task[None] | None = None
+        self._hurry = False  # record what is handed over at once (stopping, or the console)
 
     async def run(self, stop: asyncio.Event, grace: float = STOP_GRACE) -> None:
         """Deliver until ``stop`` is set, then let the messages in hand finish.
@@ -135,7 +123,7 @@ class OutboundSender:
 
     async def _start_batch(self, stop: asyncio.Event, free: int) -> bool:
         """Lease up to ``free`` messages and start delivering each; whether any was due."""
-        rows: list[InHand] = []
+        rows: list[Leased] = []
         try:
             if not stop.is_set():
                 rows = await self._lease_or_put_back(free)
@@ -147,7 +135,7 @@ class OutboundSender:
             task.add_done_callback(functools.partial(self._done, row.chat_id))
         return bool(rows)
 
-    async def _lease_or_put_back(self, limit: int) -> list[InHand]:
+    async def _lease_or_put_back(self, limit: int) -> list[Leased]:
         """Lease the next messages; stopped meanwhile, put what was leased straight back.
 
         A stop can come after the lease is committed and before a task holds the message:
@@ -159,7 +147,7 @@ class OutboundSender:
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
                 for row in await leasing:
-                    await self._settle(row, 0, retry=("interrupted at shutdown", 0.0))
+                    self._settle(row, 0, retry=("interrupted at shutdown", 0.0))
             raise
 
     def _done(self, chat_id: str, _task: asyncio.Task[None]) -> None:
@@ -186,26 +174,16 @@ class OutboundSender:
         delivered = 0
         while rows := await self._lease(1, chat_id):
             await self._deliver(rows[0])
+            await self._recorded()  # the chat's next message waits until this one is settled
             delivered += 1
         return delivered
 
-    async def _lease(self, limit: int, chat_id: str | None = None) -> list[InHand]:
-        busy = set(self._in_hand) | set(self.limiter.busy_chats())
+    async def _lease(self, limit: int, chat_id: str | None = None) -> list[Leased]:
+        busy = self.limiter.busy_chat_ids().union(self._in_hand)
         async with self._gate, self.core.sessions() as session, session.begin():
-            rows = await OutboxRepository(session).lease_batch(
+            return await OutboxRepository(session).lease_batch(
                 self.channel.name, self.core.clock(), LEASE, busy, limit=limit, chat_id=chat_id
             )
-            return [
-                InHand(
-                    row.id,
-                    row.chat_id,
-                    dict(row.payload),
-                    row.attempts,
-                    Priority(row.priority),
-                    row.once,
-                )
-                for row in rows
-            ]
 
     async def _wait(self, stop: asyncio.Event) -> None:
         # Until the next message falls due (a retry, a scheduled question) or a busy chat
@@ -232,10 +210,10 @@ class OutboundSender:
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
-        if self._recorder is not None:
-            await asyncio.gather(self._recorder, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self._recorded()
 
-    async def _deliver(self, row: InHand) -> None:
+    async def _deliver(self, row: Leased) -> None:
         """Send one message and settle it: sent, retried later or given up."""
         sent = int(row.payload.get(PROGRESS, 0))
         calling = False  # a part is on its way: if no answer comes, it may have arrived
@@ -251,9 +229,9 @@ class OutboundSender:
             # Stopping: the part in hand may have arrived. Sending it again beats losing a
             # notice; a message sent at most once is given up as uncertain instead.
             if row.once and calling:
-                await self._settle(row, sent, give_up=f"{UNCERTAIN} interrupted at shutdown")
+                self._settle(row, sent, give_up=f"{UNCERTAIN} interrupted at shutdown")
             else:
-                await self._settle(row, sent, retry=("interrupted at shutdown", 0.0))
+                self._settle(row, sent, retry=("interrupted at shutdown", 0.0))
             raise
         except Exception as exc:
             if row.once and calling and _may_have_arrived(exc):
@@ -263,22 +241,22 @@ class OutboundSender:
                     row.id, row.chat_id, exc or type(exc).__name__,
                 )  # fmt: skip
                 reason = str(exc) or f"no answer in {self.part_timeout:g} s"
-                await self._settle(row, sent, give_up=f"{UNCERTAIN} {reason}")
+                self._settle(row, sent, give_up=f"{UNCERTAIN} {reason}")
                 return
             await self._failed(row, sent, exc)
             return
-        await self._settle(row, sent)
+        self._settle(row, sent)
 
-    def _parts(self, row: InHand) -> list[Step]:
+    def _parts(self, row: Leased) -> list[Step]:
         """The channel's calls that show the message, in order."""
         return self.channel.steps(row.chat_id, payload_to_reply(row.payload))
 
-    async def _failed(self, row: InHand, sent: int, exc: Exception) -> None:
+    async def _failed(self, row: Leased, sent: int, exc: Exception) -> None:
         if isinstance(exc, Blocked):
             log.info(
                 "outbox message %s not delivered: chat %s blocked the bot", row.id, row.chat_id
             )
-            await self._settle(row, sent, give_up=f"blocked: {exc}")
+            self._settle(row, sent, give_up=f"blocked: {exc}")
             # Ponte talks to people in private chats, where the chat is the person.
             sender = Sender(channel=self.channel.name, user_id=row.chat_id, chat_id=row.chat_id)
             await self.core.handle(ReachabilityChanged(sender, reachable=False))
@@ -292,78 +270,89 @@ class OutboundSender:
             await self._retry(row, sent, reason, self.policy.backoff(row.attempts))
         elif isinstance(exc, DeliveryError):
             log.error("outbox message %s rejected by %s: %s", row.id, self.channel.name, exc)
-            await self._settle(row, sent, give_up=f"rejected: {exc}")
+            self._settle(row, sent, give_up=f"rejected: {exc}")
         else:
             log.error("outbox message %s could not be sent", row.id, exc_info=exc)
             await self._retry(
                 row, sent, f"{type(exc).__name__}: {exc}", self.policy.backoff(row.attempts)
             )
 
-    async def _retry(self, row: InHand, sent: int, reason: str, delay: float) -> None:
+    async def _retry(self, row: Leased, sent: int, reason: str, delay: float) -> None:
         if row.attempts >= self.policy.max_attempts:
             log.error(
                 "outbox message %s to chat %s given up after %d attempts: %s",
                 row.id, row.chat_id, row.attempts, reason,
             )  # fmt: skip
-            await self._settle(row, sent, give_up=f"{row.attempts} attempts; last: {reason}")
+            self._settle(row, sent, give_up=f"{row.attempts} attempts; last: {reason}")
             return
         log.warning(
             "outbox message %s to chat %s failed (attempt %d of %d: %s); retrying in %.1f s",
             row.id, row.chat_id, row.attempts, self.policy.max_attempts, reason, delay,
         )  # fmt: skip
-        await self._settle(row, sent, retry=(reason, delay))
+        self._settle(row, sent, retry=(reason, delay))
 
-    async def _settle(
+    def _settle(
         self,
-        row: InHand,
+        row: Leased,
         sent: int,
         *,
         retry: tuple[str, float] | None = None,
         give_up: str | None = None,
     ) -> None:
-        """Record the outcome; if even that fails, the lease brings the message back later.
+        """Hand the outcome to the recorder; if recording fails, the lease brings the message
+        back later.
 
         Outcomes are recorded by one task, together with those that came meanwhile, in one
         transaction (a group commit): at full speed a commit per message would cost more
-        than sending it. The message's task waits until its outcome is recorded.
+        than sending it. The message's hand is free at once: its row stays leased until
+        recorded, so neither it nor anything later for its chat is taken again meanwhile.
         """
-        recorded = asyncio.get_running_loop().create_future()
-        self._outcomes.append(Outcome(row, sent, retry, give_up, recorded))
+        self._outcomes.append(Outcome(row, sent, retry, give_up))
         if self._recorder is None or self._recorder.done():
             self._recorder = asyncio.create_task(self._record(), name="outbox-outcomes")
-        # Shielded: a task interrupted now leaves its outcome to be recorded all the same.
-        await asyncio.shield(recorded)
+
+    async def _recorded(self) -> None:
+        """Until every outcome handed over so far is recorded."""
+        self._hurry = True
+        try:
+            while self._recorder is not None and not self._recorder.done():
+                await asyncio.shield(self._recorder)
+        finally:
+            self._hurry = False
 
     async def _record(self) -> None:
         while self._outcomes:
+            if self._in_hand and not self._hurry:
+                # Sending goes on: a moment's outcomes make one transaction, not one each.
+                await asyncio.sleep(RECORD_EVERY)
             batch, self._outcomes = self._outcomes, []
             try:
                 async with self._gate, self.core.sessions() as session, session.begin():
-                    outbox = OutboxRepository(session)
-                    now = self.core.clock()
-                    delivered = []
-                    for outcome in batch:
-                        row = outcome.row
-                        if outcome.retry is not None:
-                            reason, delay = outcome.retry
-                            progress = None
-                            if outcome.sent != row.payload.get(PROGRESS, 0):
-                                progress = {**row.payload, PROGRESS: outcome.sent}
-                            due = now + timedelta(seconds=delay)
-                            await outbox.retry_later(row.id, reason, due, progress)
-                        elif outcome.give_up is not None:
-                            await outbox.give_up(row.id, outcome.give_up, now)
-                        else:
-                            delivered.append(row.id)
-                    if delivered:
-                        await outbox.mark_sent(delivered, now)
+                    await self._write(OutboxRepository(session), batch)
             except Exception:
                 ids = [outcome.row.id for outcome in batch]
                 log.exception("could not record outbox messages %s; they return in %s", ids, LEASE)
-            finally:
-                for outcome in batch:
-                    if not outcome.recorded.done():
-                        outcome.recorded.set_result(None)
+            # A retry recorded now may fall due before the sender's next look: it looks again.
+            self._settled.set()
+
+    async def _write(self, outbox: OutboxRepository, batch: list[Outcome]) -> None:
+        now = self.core.clock()
+        delivered = []
+        for outcome in batch:
+            row = outcome.row
+            if outcome.retry is not None:
+                reason, delay = outcome.retry
+                progress = None
+                if outcome.sent != row.payload.get(PROGRESS, 0):
+                    progress = {**row.payload, PROGRESS: outcome.sent}
+                due = now + timedelta(seconds=delay)
+                await outbox.retry_later(row.id, reason, due, progress)
+            elif outcome.give_up is not None:
+                await outbox.give_up(row.id, outcome.give_up, now)
+            else:
+                delivered.append(row.id)
+        if delivered:
+            await outbox.mark_sent(delivered, now)
 
 
 def _may_have_arrived(exc: Exception) -> bool:
