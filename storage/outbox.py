@@ -17,14 +17,11 @@ from datetime import datetime, timedelta
 from enum import IntEnum
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Row, case, delete, exists, func, insert, select, update
+from sqlalchemy import Row, case, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import QueryableAttribute, aliased
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.expression import FunctionElement
 
-from storage.event_models import OUTBOX_DEADLINE, OutboxMessage
+from storage import outbox_queries as queries
+from storage.event_models import OutboxMessage
 from storage.models import Participant
 
 log = logging.getLogger(__name__)
@@ -40,33 +37,6 @@ STOPPED = "stopped:"
 ABANDONED = f"{UNCERTAIN} its sender stopped before recording the outcome; it may have arrived"
 
 
-class unindexed(FunctionElement[Any]):
-    """A column no index may serve a condition on: SQLite's unary ``+`` (elsewhere as is).
-
-    Without statistics (SQLite has none unless someone runs ANALYZE) SQLite's planner takes
-    the index that constrains most columns, which for the lease is the wrong one: the
-    (channel, priority, due time) index, read for every candidate instead of the chat's
-    few rows. SQLite's documented way to steer it is a ``+`` on the terms no index should
-    serve; PostgreSQL plans from statistics and needs nothing.
-    """
-
-    inherit_cache = True
-
-    def __init__(self, column: QueryableAttribute[Any]) -> None:
-        super().__init__(column)
-        self.type = column.expression.type
-
-
-@compiles(unindexed)
-def _as_is(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
-    return compiler.process(element.clauses, **kw)
-
-
-@compiles(unindexed, "sqlite")
-def _unary_plus(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"+{compiler.process(element.clauses, **kw)}"
-
-
 class Priority(IntEnum):
     """What goes first when several messages are due: the lowest value."""
 
@@ -78,6 +48,14 @@ class Priority(IntEnum):
     """A notice about something that changed (an invitation, a confirmation)."""
     BROADCAST = 3
     """An organiser's announcement to many."""
+
+
+_PRIORITIES_DUE = {one: queries.priorities_due(list(Priority), one) for one in (False, True)}
+_CANDIDATES = {
+    (one, skipping): queries.candidates(one, skipping)
+    for one in (False, True)
+    for skipping in (False, True)
+}
 
 
 @dataclass(frozen=True)
@@ -117,17 +95,6 @@ class Leased:
     priority: Priority = Priority.NOTICE
     once: bool = False
     topic: str | None = None
-
-
-_LEASED_COLUMNS = (
-    OutboxMessage.id,
-    OutboxMessage.chat_id,
-    OutboxMessage.payload,
-    OutboxMessage.attempts,
-    OutboxMessage.priority,
-    OutboxMessage.once,
-    OutboxMessage.topic,
-)
 
 
 class Recipient(Protocol):
@@ -274,6 +241,7 @@ class OutboxRepository:
         *,
         limit: int = 1,
         chat_id: str | None = None,
+        abandoned: bool = True,
     ) -> list[Leased]:
         """Take up to ``limit`` due messages, each to a different chat, for delivery: hidden
         from every sender for ``lease``.
@@ -282,7 +250,8 @@ class OutboxRepository:
         queued. None is marked sent: each is settled with :meth:`mark_sent`,
         :meth:`retry_later` or :meth:`give_up`. If its sender dies first, it becomes due
         again when the lease runs out (at worst a message is sent twice), except a ``once``
-        message: that one is given up as uncertain here (see :meth:`settle_abandoned`).
+        message: that one is never taken again, and is given up as uncertain here (see
+        :meth:`settle_abandoned`; with ``abandoned=False`` that is left for a later call).
 
         A chat whose earlier message waits for a retry (or is in another sender's hands)
         gets nothing newer of the same or a lower priority meanwhile, and a batch holds one
@@ -296,12 +265,8 @@ class OutboxRepository:
             # messages of one chat could go out together or out of order. (SQLite has one
             # writer at a time anyway.)
             await self.session.execute(select(func.pg_advisory_xact_lock(_LEASE_LOCK_KEY)))
-        await self.settle_abandoned(now)
-        # The due time is checked, not searched by: the order's index serves this query.
-        due = unindexed(OutboxMessage.not_before) <= now
-        conditions = [*_deliverable(channel), due]
-        if chat_id is not None:
-            conditions.append(OutboxMessage.chat_id == chat_id)
+        if abandoned:
+            await self.settle_abandoned(now)
         busy = set(exclude_chats)
         taken: dict[str, Leased] = {}
         for priority in await self._priorities_due(channel, now, chat_id):
@@ -310,14 +275,18 @@ class OutboxRepository:
             wanted = limit - len(taken)
             # A chat's later messages may come first in a batch: a few more than wanted.
             count = wanted if wanted == 1 and not busy else 2 * wanted
+            look = {"channel": channel, "now": now, "priority": int(priority), "count": count}
+            if chat_id is not None:
+                look["chat_id"] = chat_id
             # The busy chats are left out here rather than by the database: at 1,000
             # messages a second they are a thousand (every chat sent to in the last
             # second), and hardly one has another message due. Only when they took the
             # places of a full batch does the database leave them out, in a second look.
-            rows = await self._candidates(conditions, priority, count)
+            rows = await self._run(_CANDIDATES[chat_id is not None, False], look)
             usable = {row.chat_id for row in rows} - busy - taken.keys()
             if len(rows) == count and len(usable) < wanted and busy:
-                rows = await self._candidates(conditions, priority, count, busy)
+                look["busy"] = list(busy)
+                rows = await self._run(_CANDIDATES[chat_id is not None, True], look)
             for row in rows:
                 if len(taken) < limit and row.chat_id not in taken and row.chat_id not in busy:
                     taken[row.chat_id] = Leased(
@@ -325,40 +294,16 @@ class OutboxRepository:
                         Priority(row.priority), row.once, row.topic,
                     )  # fmt: skip
         if taken:
-            # One statement for the batch; a message queued before deadlines keeps its place
-            # in line (its deadline becomes the due time the lease moves on).
-            until = now + lease
-            await self.session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_([row.id for row in taken.values()]))
-                .values(
-                    deadline=OUTBOX_DEADLINE,
-                    not_before=until,
-                    leased_until=until,
-                    attempts=OutboxMessage.attempts + 1,
-                )
-                .execution_options(synchronize_session=False)
-            )
+            ids = [row.id for row in taken.values()]
+            await self._run(queries.TAKE, {"ids": ids, "until": now + lease})
         return list(taken.values())
 
-    async def _candidates(
-        self,
-        conditions: list[ColumnElement[bool]],
-        priority: Priority,
-        count: int,
-        skip: Collection[str] = (),
-    ) -> Sequence[Row[Any]]:
-        """The next ``count`` deliverable messages of ``priority``, locked for the lease."""
-        if skip:
-            conditions = [*conditions, OutboxMessage.chat_id.not_in(list(skip))]
-        result = await self.session.execute(
-            select(*_LEASED_COLUMNS)
-            .where(*conditions, OutboxMessage.priority == int(priority))
-            .order_by(OUTBOX_DEADLINE, OutboxMessage.id)
-            .limit(count)
-            .with_for_update(skip_locked=True, of=OutboxMessage)
-        )
-        return result.all()
+    async def _run(self, statement: Any, parameters: dict[str, Any]) -> Sequence[Row[Any]]:
+        """Run one of the prebuilt statements (storage.outbox_queries) on the session's
+        connection: straight to the database, with none of the ORM's work."""
+        connection = await self.session.connection()
+        result = await connection.execute(statement, parameters)
+        return result.all() if result.returns_rows else ()
 
     async def _priorities_due(
         self, channel: str, now: datetime, chat_id: str | None
@@ -367,19 +312,10 @@ class OutboxRepository:
         priority, not_before) index each: reading the ordered index of a priority with
         nothing due would go through everything it has queued for later (tomorrow's
         reminders) before finding that out."""
-
-        def anything(priority: Priority) -> Any:
-            query = select(OutboxMessage.id).where(
-                OutboxMessage.channel == channel,
-                OutboxMessage.priority == int(priority),
-                OutboxMessage.sent_at.is_(None),
-                OutboxMessage.not_before <= now,
-            )
-            if chat_id is not None:
-                query = query.where(OutboxMessage.chat_id == chat_id)
-            return query.exists()
-
-        found = (await self.session.execute(select(*map(anything, Priority)))).one()
+        look: dict[str, Any] = {"channel": channel, "now": now}
+        if chat_id is not None:
+            look["chat_id"] = chat_id
+        (found,) = await self._run(_PRIORITIES_DUE[chat_id is not None], look)
         return [priority for priority, due in zip(Priority, found, strict=True) if due]
 
     async def settle_abandoned(self, now: datetime) -> list[int]:
@@ -390,16 +326,7 @@ class OutboxRepository:
         beginning ``"uncertain:"``. Returns their ids. Messages that are not ``once`` come
         back instead (:meth:`lease_next`).
         """
-        ids = list(
-            await self.session.scalars(
-                select(OutboxMessage.id).where(
-                    OutboxMessage.leased_until.is_not(None),
-                    OutboxMessage.leased_until <= now,
-                    OutboxMessage.once,
-                    OutboxMessage.sent_at.is_(None),
-                )
-            )
-        )
+        ids = [row.id for row in await self._run(queries.ABANDONED, {"now": now})]
         if ids:
             await self.session.execute(
                 update(OutboxMessage)
@@ -417,11 +344,7 @@ class OutboxRepository:
         """Record leased messages as delivered (an earlier attempt's error is cleared): one
         id, or many in one statement."""
         ids = [message_id] if isinstance(message_id, int) else list(message_id)
-        await self.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids))
-            .values(sent_at=now, last_error=None, leased_until=None)
-        )
+        await self._run(queries.MARK_SENT, {"ids": ids, "now": now})
 
     async def retry_later(
         self,
@@ -465,7 +388,10 @@ class OutboxRepository:
         """When :meth:`lease_next` will next find a message (leaving ``exclude_chats`` out)."""
         value: datetime | None = await self.session.scalar(
             select(OutboxMessage.not_before)
-            .where(*_deliverable(channel, exclude_chats))
+            .where(
+                *queries.deliverable(channel),
+                *([OutboxMessage.chat_id.not_in(list(exclude_chats))] if exclude_chats else []),
+            )
             # By id too: the order of the unsent rows' index, which PostgreSQL would
             # otherwise pass over for the plain index of every row's due time.
             .order_by(OutboxMessage.not_before, OutboxMessage.id)
@@ -490,24 +416,3 @@ class OutboxRepository:
             .group_by(state)
         )
         return StateCounts(**{name: count for name, count in rows.all()})
-
-
-def _deliverable(channel: str, exclude_chats: Collection[str] = ()) -> list[ColumnElement[bool]]:
-    """Unsent messages for ``channel`` that are next in their chat (see ``lease_next``)."""
-    earlier = aliased(OutboxMessage)
-    retry_pending = exists().where(
-        earlier.channel == OutboxMessage.channel,
-        earlier.chat_id == OutboxMessage.chat_id,
-        earlier.sent_at.is_(None),
-        earlier.attempts > 0,
-        earlier.id < OutboxMessage.id,
-        unindexed(earlier.priority) <= OutboxMessage.priority,  # by the chat's index
-    )
-    conditions = [
-        OutboxMessage.channel == channel,
-        OutboxMessage.sent_at.is_(None),
-        ~retry_pending,
-    ]
-    if exclude_chats:
-        conditions.append(OutboxMessage.chat_id.not_in(list(exclude_chats)))
-    return conditions

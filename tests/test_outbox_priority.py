@@ -9,7 +9,7 @@ from sqlalchemy import select
 from bot.app import App
 from storage.event_models import OutboxMessage
 from storage.models import Participant
-from storage.outbox import OutboxRepository, Priority, StateCounts
+from storage.outbox import Leased, OutboxRepository, Priority, StateCounts
 from storage.repositories import ParticipantRepository
 from tests.events_support import Clock
 
@@ -32,7 +32,7 @@ async def queue(app: App, person: Participant, text: str, **options: object) -> 
         assert OutboxRepository(session).queue(person, {"text": text}, app.clock(), **options)  # type: ignore[arg-type]
 
 
-async def lease(app: App, now: datetime | None = None) -> OutboxMessage | None:
+async def lease(app: App, now: datetime | None = None) -> Leased | None:
     async with app.sessions() as session, session.begin():
         return await OutboxRepository(session).lease_next(CHANNEL, now or app.clock(), LEASE)
 
@@ -114,6 +114,29 @@ async def test_the_sweep_reports_abandoned_once_messages_without_a_lease(
     clock.now += LEASE
     async with app.sessions() as session, session.begin():
         assert await OutboxRepository(session).settle_abandoned(clock()) == [row.id]
+    assert await counts(app, "broadcast:1:") == StateCounts(uncertain=1)
+
+
+async def test_a_once_message_whose_lease_ran_out_is_never_taken_again(
+    app: App, clock: Clock
+) -> None:
+    # The sender gives the abandoned up only now and then (abandoned=False in between): a
+    # lease meanwhile must not take the message again, which may have arrived.
+    once, notice = await people(app, 2)
+    await queue(app, once, "broadcast", topic="broadcast:1:1", once=True)
+    await queue(app, notice, "notice")
+    async with app.sessions() as session, session.begin():
+        taken = await OutboxRepository(session).lease_batch(CHANNEL, clock(), LEASE, limit=2)
+    assert sorted(row.payload["text"] for row in taken) == ["broadcast", "notice"]
+    clock.now += LEASE
+    async with app.sessions() as session, session.begin():
+        again = await OutboxRepository(session).lease_batch(
+            CHANNEL, clock(), LEASE, limit=2, abandoned=False
+        )
+    assert [row.payload["text"] for row in again] == ["notice"]  # at least once, not once
+    assert await counts(app, "broadcast:1:") == StateCounts(pending=1)
+    async with app.sessions() as session, session.begin():
+        assert await OutboxRepository(session).lease_batch(CHANNEL, clock(), LEASE) == []
     assert await counts(app, "broadcast:1:") == StateCounts(uncertain=1)
 
 

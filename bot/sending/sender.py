@@ -24,7 +24,7 @@ import contextlib
 import functools
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.sending.delivery import (
     Blocked,
@@ -50,6 +50,7 @@ IDLE_WAIT = 5.0  # seconds between looks at the outbox when nothing wakes the se
 LEASE = timedelta(minutes=10)
 PART_TIMEOUT = 90.0  # beyond both frameworks' own time-outs: only a hung call reaches it
 STOP_GRACE = 10.0  # at shutdown, how long the messages in hand may take to finish
+ABANDONED_EVERY = timedelta(seconds=5)  # between two looks for messages whose sender died
 RECORD_EVERY = 0.05  # while sending, outcomes are recorded together this often
 PROGRESS = "_parts_sent"  # payload key: parts of a several-message reply already delivered
 
@@ -92,6 +93,7 @@ class OutboundSender:
         self._gate = transaction_gate(core.sessions)
         self._outcomes: list[Outcome] = []
         self._recorder: asyncio.Task[None] | None = None
+        self._abandoned_at: datetime | None = None  # when the abandoned were last given up
         self._hurry = False  # record what is handed over at once (stopping, or the console)
 
     async def run(self, stop: asyncio.Event, grace: float = STOP_GRACE) -> None:
@@ -181,9 +183,17 @@ class OutboundSender:
     async def _lease(self, limit: int, chat_id: str | None = None) -> list[Leased]:
         busy = self.limiter.busy_chat_ids().union(self._in_hand)
         async with self._gate, self.core.sessions() as session, session.begin():
-            return await OutboxRepository(session).lease_batch(
-                self.channel.name, self.core.clock(), LEASE, busy, limit=limit, chat_id=chat_id
-            )
+            # Messages whose sender died are given up now and then, not at every lease: they
+            # are never taken again meanwhile, and are rare.
+            now = self.core.clock()
+            abandoned = self._abandoned_at is None or now >= self._abandoned_at + ABANDONED_EVERY
+            rows = await OutboxRepository(session).lease_batch(
+                self.channel.name, now, LEASE, busy,
+                limit=limit, chat_id=chat_id, abandoned=abandoned,
+            )  # fmt: skip
+        if abandoned:
+            self._abandoned_at = now
+        return rows
 
     async def _wait(self, stop: asyncio.Event) -> None:
         # Until the next message falls due (a retry, a scheduled question) or a busy chat
