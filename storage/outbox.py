@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from enum import IntEnum
 from typing import Any, Protocol
 
-from sqlalchemy import Row, case, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Row, case, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import outbox_queries as queries
@@ -177,10 +177,14 @@ class OutboxRepository:
         )  # fmt: skip
 
     async def withdraw(self, topic: str) -> None:
-        """Drop unsent messages about ``topic`` (a meeting that changed or was cancelled)."""
+        """Drop unsent messages about ``topic`` (a meeting that changed or was cancelled)
+        that no sender holds: one in a sender's hands may be arriving as this runs, and its
+        outcome is recorded by its id."""
         await self.session.execute(
             delete(OutboxMessage).where(
-                OutboxMessage.topic == topic, OutboxMessage.sent_at.is_(None)
+                OutboxMessage.topic == topic,
+                OutboxMessage.sent_at.is_(None),
+                OutboxMessage.leased_until.is_(None),
             )
         )
 
@@ -340,11 +344,15 @@ class OutboxRepository:
             )
         return ids
 
-    async def mark_sent(self, message_id: int | Collection[int], now: datetime) -> None:
-        """Record leased messages as delivered (an earlier attempt's error is cleared): one
-        id, or many in one statement."""
+    async def mark_sent(
+        self, message_id: int | Collection[int], now: datetime, *, leased: bool = False
+    ) -> None:
+        """Record messages as delivered (an earlier attempt's error is cleared): one id, or
+        many in one statement. A sender records its own outcomes ``leased``: only messages
+        still leased are touched (a message deleted meanwhile leaves its id to a new one)."""
         ids = [message_id] if isinstance(message_id, int) else list(message_id)
-        await self._run(queries.MARK_SENT, {"ids": ids, "now": now})
+        statement = queries.MARK_SENT_LEASED if leased else queries.MARK_SENT
+        await self._run(statement, {"ids": ids, "now": now})
 
     async def retry_later(
         self,
@@ -352,8 +360,11 @@ class OutboxRepository:
         error: str,
         due: datetime,
         payload: dict[str, Any] | None = None,
+        *,
+        leased: bool = False,
     ) -> None:
-        """Put a message whose delivery failed back in the queue, due again at ``due``.
+        """Put a message whose delivery failed back in the queue, due again at ``due``
+        (``leased``: as :meth:`mark_sent`).
 
         A scheduled retry, not an expired lease: even a ``once`` message is sent again, so
         the sender retries one only when nothing of it can have arrived (a 429, say).
@@ -369,18 +380,21 @@ class OutboxRepository:
         if payload is not None:
             values["payload"] = payload
         await self.session.execute(
-            update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values)
+            update(OutboxMessage).where(*_by_id(message_id, leased)).values(**values)
         )
 
-    async def give_up(self, message_id: int, error: str, now: datetime) -> None:
-        """Record at ``now`` why a message will never be delivered; it is marked as handled.
+    async def give_up(
+        self, message_id: int, error: str, now: datetime, *, leased: bool = False
+    ) -> None:
+        """Record at ``now`` why a message will never be delivered; it is marked as handled
+        (``leased``: as :meth:`mark_sent`).
 
         ``error`` begins with :data:`BLOCKED`, :data:`UNCERTAIN` or :data:`STOPPED` when that
         is the reason (:meth:`state_counts` counts them apart).
         """
         await self.session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == message_id)
+            .where(*_by_id(message_id, leased))
             .values(last_error=error[:500], sent_at=now, leased_until=None)
         )
 
@@ -416,3 +430,10 @@ class OutboxRepository:
             .group_by(state)
         )
         return StateCounts(**{name: count for name, count in rows.all()})
+
+
+def _by_id(message_id: int, leased: bool) -> list[ColumnElement[bool]]:
+    conditions = [OutboxMessage.id == message_id]
+    if leased:
+        conditions.append(OutboxMessage.leased_until.is_not(None))
+    return conditions

@@ -156,3 +156,5 @@ TAKE = _by_ids().values(
 
 MARK_SENT = _by_ids().values(sent_at=_moment("now"), last_error=None, leased_until=None)
 """Record the messages ``ids`` delivered at ``now``."""
+MARK_SENT_LEASED = MARK_SENT.where(OutboxMessage.leased_until.is_not(None))
+"""The same, for those of them still leased."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from bot.app import App
 from storage.event_models import OutboxMessage
@@ -138,6 +138,42 @@ async def test_a_once_message_whose_lease_ran_out_is_never_taken_again(
     async with app.sessions() as session, session.begin():
         assert await OutboxRepository(session).lease_batch(CHANNEL, clock(), LEASE) == []
     assert await counts(app, "broadcast:1:") == StateCounts(uncertain=1)
+
+
+async def test_a_withdrawal_leaves_alone_what_a_sender_holds(app: App, clock: Clock) -> None:
+    # Regression: a newer progress edit withdrew the older one from a sender's hands, SQLite
+    # gave the freed id to the newer edit, and the sender's outcome for the older one then
+    # marked the newer one sent unsent (the progress never showed "Announcement sent").
+    (person,) = await people(app, 1)
+    topic = "broadcast-progress:1"
+    await queue(app, person, "older", topic=topic)
+    held = await lease(app)
+    assert held is not None
+    async with app.sessions() as session, session.begin():
+        await OutboxRepository(session).withdraw(topic)
+    assert await counts(app, topic) == StateCounts(pending=1)  # in hand: it may be arriving
+    await queue(app, person, "newer", topic=topic)
+    async with app.sessions() as session, session.begin():
+        await OutboxRepository(session).mark_sent(held.id, clock(), leased=True)
+    assert await leased_texts(app) == ["newer"]
+
+
+async def test_a_senders_outcome_touches_no_message_that_took_a_deleted_ones_id(
+    app: App, clock: Clock
+) -> None:
+    (person,) = await people(app, 1)
+    await queue(app, person, "deleted while in hand")
+    held = await lease(app)
+    assert held is not None
+    async with app.sessions() as session, session.begin():
+        await session.execute(delete(OutboxMessage).where(OutboxMessage.id == held.id))
+    await queue(app, person, "queued after")  # SQLite may give it the same id
+    async with app.sessions() as session, session.begin():
+        outbox = OutboxRepository(session)
+        await outbox.mark_sent(held.id, clock(), leased=True)
+        await outbox.give_up(held.id, "blocked: Forbidden", clock(), leased=True)
+        await outbox.retry_later(held.id, "429", clock() + timedelta(hours=1), leased=True)
+    assert await leased_texts(app) == ["queued after"]
 
 
 async def test_a_message_not_once_keeps_coming_back_until_settled(app: App, clock: Clock) -> None:

@@ -356,13 +356,13 @@ class OutboundSender:
                 if outcome.sent != row.payload.get(PROGRESS, 0):
                     progress = {**row.payload, PROGRESS: outcome.sent}
                 due = now + timedelta(seconds=delay)
-                await outbox.retry_later(row.id, reason, due, progress)
+                await outbox.retry_later(row.id, reason, due, progress, leased=True)
             elif outcome.give_up is not None:
-                await outbox.give_up(row.id, outcome.give_up, now)
+                await outbox.give_up(row.id, outcome.give_up, now, leased=True)
             else:
                 delivered.append(row.id)
         if delivered:
-            await outbox.mark_sent(delivered, now)
+            await outbox.mark_sent(delivered, now, leased=True)
 
 
 def _may_have_arrived(exc: Exception) -> bool:
