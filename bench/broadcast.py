@@ -10,7 +10,11 @@ flood control (``FakeBotApi.enforce_limits``). Three runs:
   Meanwhile (point 8b of issue 14) a participant writes ``/help`` every ``--every`` seconds:
   the p99 of the reply latency is compared with the idle p99 measured just before, in the
   same run; and a reminder queued to fall due in the middle is sent, or not, on time.
-* ``paid``: the same at 1,000 messages/s with ``PAID_BROADCAST`` on.
+* ``replies``: as ``free``, at Ponte's default rate (25 a second): replies then use the room
+  up to Telegram's 30 and need not wait for the broadcast's beat (at 29 there is none).
+* ``paid``: at 1,000 messages/s with ``PAID_BROADCAST`` on, with Ponte in its own process
+  (``bench.broadcast_apart``): at that rate, a fake server in Ponte's process would take
+  half of Ponte's core.
 * ``crash``: the sender is stopped dead at a random point (nothing in hand is settled), a new
   bot starts on the same database after the leases ran out, and the broadcast resumes;
   reported: messages per chat over both runs (must be at most one), delivered, uncertain.
@@ -38,6 +42,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bench.broadcast_apart import CODE, TEXTS, paid_run
 from bot.broadcasting import queue_all
 from bot.sending.sender import LEASE, OutboundSender
 from handlers.organiser.broadcast_texts import payloads
@@ -49,13 +54,7 @@ from tests.events_support import Clock, make_event
 from tests.fake_bot_api import FakeBotApi
 from tests.telegram_world import World, running_bot
 
-TEXTS = {
-    "it": "<b>Avviso</b>: la sessione sull'energia inizia alle 15.",
-    "en": "<b>Notice</b>: the energy session starts at 3 pm.",
-    "zh_Hans": "<b>通知</b>：能源分会下午三点开始。",
-}
 WRITER = 4242
-CODE = "bench-bc"
 
 
 async def start_broadcast(world: World, event_id: int) -> int:
@@ -231,10 +230,12 @@ async def main(args: argparse.Namespace) -> None:
                 framework, args.recipients, 30, {"outbound_rate": args.rate}, args.every, True
             )
             print("free", result, flush=True)
+        if "replies" in args.runs:
+            # Ponte's default rate (25): replies use the room up to Telegram's 30.
+            result = await speed_run(framework, args.recipients, 30, {}, args.every, True)
+            print("replies", result, flush=True)
         if "paid" in args.runs:
-            result = await speed_run(
-                framework, args.recipients, 1000, {"paid_broadcast": True}, args.every, False
-            )
+            result = await paid_run(framework, args.recipients, None)
             print("paid", result, flush=True)
         if "crash" in args.runs:
             print(
@@ -255,7 +256,10 @@ if __name__ == "__main__":
     # A fast typist: Telegram lets a chat receive about one message a second, in short bursts.
     parser.add_argument("--every", type=float, default=1.5, help="seconds between two /help")
     parser.add_argument(
-        "--runs", nargs="+", default=["free", "paid", "crash"], choices=["free", "paid", "crash"]
+        "--runs",
+        nargs="+",
+        default=["free", "replies", "paid", "crash"],
+        choices=["free", "replies", "paid", "crash"],
     )
     parser.add_argument("--frameworks", nargs="+", default=["aiogram"], choices=["aiogram", "ptb"])
     asyncio.run(main(parser.parse_args()))

@@ -38,7 +38,6 @@ from bench.bot_process import (
     stop_bot,
     stop_profiler,
 )
-from bench.broadcast import CODE, TEXTS
 from bot.app import build_app
 from bot.config import Settings
 from storage.broadcasts import BroadcastRepository, Segment
@@ -47,6 +46,12 @@ from tests.events_support import make_event
 from tests.fake_bot_api import FakeBotApi
 
 PAID_LIMIT = 1000
+TEXTS = {
+    "it": "<b>Avviso</b>: la sessione sull'energia inizia alle 15.",
+    "en": "<b>Notice</b>: the energy session starts at 3 pm.",
+    "zh_Hans": "<b>通知</b>：能源分会下午三点开始。",
+}
+CODE = "bench-bc"
 
 
 async def prepare(url: str, recipients: int) -> list[int]:

@@ -125,7 +125,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_rate(self) -> Settings:
-        limit = PAID_RATE_LIMIT if self.paid_broadcast else FREE_RATE_LIMIT
+        limit = self.rate_limit
         if self.outbound_rate is not None and self.outbound_rate > limit:
             hint = (
                 "Telegram's limit for paid broadcasts"
@@ -138,6 +138,12 @@ class Settings(BaseSettings):
                 {"limit": limit, "hint": hint},
             )
         return self
+
+    @property
+    def rate_limit(self) -> int:
+        """Telegram's own limit for this bot, in messages a second over all chats: 30, or
+        1,000 with paid broadcasts."""
+        return PAID_RATE_LIMIT if self.paid_broadcast else FREE_RATE_LIMIT
 
     @property
     def sending_rate(self) -> int:

@@ -74,7 +74,9 @@ async def start(app: App) -> Serving:
     """
     # One limiter for everything Ponte sends on Telegram: the runtime's direct replies go
     # first, then the outbox by priority, all within one rate (OUTBOUND_RATE).
-    limiter = limiter_for(TelegramChannel.limits, app.settings.sending_rate)
+    limiter = limiter_for(
+        TelegramChannel.limits, app.settings.sending_rate, ceiling=app.settings.rate_limit
+    )
     runtime: Runtime | None = None
     try:
         runtime = build_runtime(app, limiter)  # a framework may refuse the token's form here

@@ -161,3 +161,46 @@ async def test_a_send_let_out_late_does_not_push_the_next_ones_back() -> None:
     assert order == []
     await clock.advance(0.001)
     assert order == ["c"]
+
+
+async def a_seconds_stream(limiter: RateLimiter, clock: VirtualTime) -> None:
+    """Four broadcast sends, at 0, 0.25, 0.5 and 0.75 s: the window full at 4 a second."""
+    for chat in "abcd":
+        await limiter.acquire(chat, Priority.BROADCAST)
+        if chat != "d":
+            await clock.advance(0.25)
+
+
+async def test_a_reply_uses_the_room_below_the_channels_limit_without_waiting() -> None:
+    # Sending at 4 a second on a channel that allows 6: a reply need not wait for the
+    # stream's second to pass while the window holds up to 5 (one below the limit).
+    clock = VirtualTime()
+    limiter = RateLimiter(4, 1.0, monotonic=clock, sleep=clock.sleep, ceiling=6)
+    await a_seconds_stream(limiter, clock)
+    order: list[str] = []
+    start(limiter, order, "broadcast", "e", Priority.BROADCAST)
+    start(limiter, order, "first reply", "x", Priority.REPLY)
+    start(limiter, order, "second reply", "y", Priority.REPLY)
+    await settle()
+    assert order == ["first reply"]  # at once: 5 in the window, one below the limit
+    await clock.advance(0.249)  # until 0.999 s: the window is full for everyone
+    assert order == ["first reply"]
+    await clock.advance(0.001)  # the send at 0 s leaves the window: the reply goes first
+    assert order == ["first reply", "second reply"]
+    # The stream makes way: its next send waits until the window holds fewer than 4.
+    await clock.advance(0.499)
+    assert order == ["first reply", "second reply"]
+    await clock.advance(0.001)
+    assert order == ["first reply", "second reply", "broadcast"]
+
+
+async def test_without_room_below_the_limit_a_reply_waits_for_the_window() -> None:
+    clock = VirtualTime()
+    limiter = RateLimiter(4, 1.0, monotonic=clock, sleep=clock.sleep, ceiling=5)
+    await a_seconds_stream(limiter, clock)
+    order: list[str] = []
+    start(limiter, order, "reply", "x", Priority.REPLY)
+    await settle()
+    assert order == []  # 4 in the window: as many as 5 less one
+    await clock.advance(0.25)
+    assert order == ["reply"]

@@ -54,8 +54,9 @@ class RateLimiter:
     served: a direct reply waiting for its turn goes before the broadcast parts already
     waiting. A reply (``Priority.REPLY``) is not held by its chat's interval (someone who just
     wrote is answered at once) nor by the spacing (it goes between two beats of a broadcast,
-    which keeps its rhythm), but counts in the window and starts the interval for whatever is
-    queued for that chat. One limiter serves all of a channel's sending, the replies as well
+    which keeps its rhythm), and may fill the window up to one below ``ceiling``, the
+    channel's own limit, when that is above ``per_second``; it counts in the window and
+    starts the interval for whatever is queued for that chat. One limiter serves all of a channel's sending, the replies as well
     as the outbox.
 
     Turns are handed out by one dispatcher, at the moment the next send may go (a timer) or
@@ -70,8 +71,13 @@ class RateLimiter:
         *,
         monotonic: Monotonic = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        ceiling: int | None = None,
     ) -> None:
         self.per_second, self.per_chat = per_second, per_chat
+        # Replies may use the room between the sending rate and the channel's own limit (25
+        # and 30 on Telegram), less one for the requests' jitter: a reply then need not wait
+        # for a second's sending to make way, even while a broadcast goes out at full rate.
+        self._reply_room = max(per_second, (ceiling or 0) - 1)
         self._monotonic, self._sleep = monotonic, sleep
         self._recent: deque[float] = deque()
         self._by_chat: deque[tuple[float, str]] = deque()
@@ -175,10 +181,13 @@ class RateLimiter:
         return self._last_by_chat.get(chat_id, -1e9) + self.per_chat - now
 
     def _window_wait(self, priority: int, now: float) -> float:
-        spaced = 0.0 if priority == Priority.REPLY else self._next_slot - now
-        if len(self._recent) < self.per_second:
+        if priority == Priority.REPLY:
+            room, spaced = self._reply_room, 0.0
+        else:
+            room, spaced = self.per_second, self._next_slot - now
+        if len(self._recent) < room:
             return spaced
-        return max(spaced, self._recent[-self.per_second] + 1.0 - now)
+        return max(spaced, self._recent[-room] + 1.0 - now)
 
     def _prune(self, now: float) -> None:
         while self._recent and now - self._recent[0] >= 1.0:
@@ -190,8 +199,12 @@ class RateLimiter:
 
 
 def limiter_for(
-    limits: ChannelLimits = TELEGRAM_LIMITS, per_second: int | None = None
+    limits: ChannelLimits = TELEGRAM_LIMITS,
+    per_second: int | None = None,
+    *,
+    ceiling: int | None = None,
 ) -> RateLimiter:
     """A rate limiter that keeps within ``limits``, or ``per_second`` overall (the
-    configured ``OUTBOUND_RATE``) with the channel's interval per chat."""
-    return RateLimiter(per_second or limits.per_second, limits.per_chat_interval)
+    configured ``OUTBOUND_RATE``) with the channel's interval per chat; replies may use the
+    room up to ``ceiling`` (the channel's own limit), less one."""
+    return RateLimiter(per_second or limits.per_second, limits.per_chat_interval, ceiling=ceiling)

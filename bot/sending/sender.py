@@ -82,9 +82,10 @@ class OutboundSender:
         self.part_timeout = part_timeout
         self.limiter = limiter or limiter_for(channel.limits)
         self.policy = policy or RetryPolicy()
-        # A fortieth of a second's sending in hand (at least 8): leases and outcomes then go
-        # by the batch, a transaction for several messages, so the rate, not the database,
-        # sets the pace; more in hand would only crowd the limiter's line (bench/broadcast).
+        # A twentieth of a second's sending in hand (at least 8): leases then go by the
+        # batch, a transaction for a dozen messages or more, so the rate, not the database,
+        # sets the pace (bench/broadcast_apart). More in hand would leave more rows uncertain
+        # after a crash.
         self.concurrency = concurrency or max(CONCURRENCY, self.limiter.per_second // 20)
         # Lease again once half the hands are free (or none is busy), not for every one.
         self._refill_at = max(1, self.concurrency // 2)
