@@ -15,9 +15,9 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import IntEnum
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import ColumnElement, Row, case, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Row, case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import outbox_queries as queries
@@ -97,17 +97,6 @@ class Leased:
     topic: str | None = None
 
 
-class Recipient(Protocol):
-    """Who a message is for: a participant, or a row with the same columns."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def channel(self) -> str: ...
-    @property
-    def chat_id(self) -> str: ...
-
-
 class OutboxRepository:
     """Queue, claim and settle outbox messages."""
 
@@ -151,30 +140,6 @@ class OutboxRepository:
             )
         )
         return True
-
-    async def queue_many(
-        self,
-        messages: Sequence[tuple[Recipient, dict[str, Any]]],
-        now: datetime,
-        *,
-        topic: str | None = None,
-        priority: Priority = Priority.NOTICE,
-        once: bool = False,
-    ) -> None:
-        """Queue each (recipient, payload) at ``now``, due at once, in one statement: as
-        :meth:`queue` for each, for recipients on channels that are not silent."""
-        if not messages:
-            return
-        await self.session.execute(
-            insert(OutboxMessage),
-            [
-                {"participant_id": recipient.id, "channel": recipient.channel,
-                 "chat_id": recipient.chat_id, "payload": payload, "topic": topic,
-                 "created_at": now, "not_before": now, "priority": int(priority),
-                 "deadline": now, "once": once, "attempts": 0}
-                for recipient, payload in messages
-            ],
-        )  # fmt: skip
 
     async def withdraw(self, topic: str) -> None:
         """Drop unsent messages about ``topic`` (a meeting that changed or was cancelled)

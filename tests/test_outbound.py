@@ -204,3 +204,34 @@ async def test_without_room_below_the_limit_a_reply_waits_for_the_window() -> No
     assert order == []  # 4 in the window: as many as 5 less one
     await clock.advance(0.25)
     assert order == ["reply"]
+
+
+async def test_a_send_counts_in_the_window_from_when_it_really_went() -> None:
+    """Regression: the window counted a send from when its turn was handed out; a waiter
+    the busy event loop resumed late then let the next ones out as if it had gone on time,
+    and their requests reached the fake Telegram crowded (a 429 at 980 of 1,000 a second)."""
+    clock = VirtualTime()
+    late = [0.0]  # how far the event loop runs behind, as the limiter's clock shows it
+    limiter = RateLimiter(2, 0.0, monotonic=lambda: clock() + late[0], sleep=clock.sleep)
+    order: list[str] = []
+
+    async def busy_first() -> None:
+        await limiter.acquire("1", Priority.REPLY)
+        order.append("first")
+        late[0] = 0.25  # the event loop is busy for 0.25 s before the second goes
+
+    for chat in "xy":  # the window full until 1 s
+        await limiter.acquire(chat, Priority.REPLY)
+    first = asyncio.create_task(busy_first())
+    start(limiter, order, "second", "2", Priority.REPLY)
+    await clock.advance(1.0)  # both turns at 1 s; the second went at 1.25 s
+    await first
+    assert order == ["first", "second"]
+    start(limiter, order, "third", "3", Priority.REPLY)
+    start(limiter, order, "fourth", "4", Priority.REPLY)
+    await clock.advance(0.75)  # 2 s: the first leaves the window
+    assert order[2:] == ["third"]
+    await clock.advance(0.125)
+    assert order[2:] == ["third"]  # the second is in the window until 2.25 s
+    await clock.advance(0.125)
+    assert order[2:] == ["third", "fourth"]

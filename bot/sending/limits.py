@@ -70,7 +70,7 @@ class RateLimiter:
         per_chat: float,
         *,
         monotonic: Monotonic = time.monotonic,
-        sleep: Sleep = asyncio.sleep,
+        sleep: Sleep | None = None,
         ceiling: int | None = None,
     ) -> None:
         self.per_second, self.per_chat = per_second, per_chat
@@ -79,7 +79,8 @@ class RateLimiter:
         # for a second's sending to make way, even while a broadcast goes out at full rate.
         self._reply_room = max(per_second, (ceiling or 0) - 1)
         self._monotonic, self._sleep = monotonic, sleep
-        self._recent: deque[float] = deque()
+        self._recent: deque[float] = deque()  # when the sends of the last second went
+        self._granted = 0  # turns handed out whose waiter has not gone yet
         self._by_chat: deque[tuple[float, str]] = deque()
         self._last_by_chat: dict[str, float] = {}
         self._paused_until = 0.0
@@ -89,7 +90,9 @@ class RateLimiter:
         # (priority, arrival) -> (chat, the future its turn resolves)
         self._waiting: dict[tuple[int, int], tuple[str, asyncio.Future[None]]] = {}
         self._arrivals = itertools.count()
-        self._timer: asyncio.Task[None] | None = None
+        # The next dispatch: the event loop's own timer, or with an injected ``sleep`` (a
+        # test's virtual time) a task sleeping until then.
+        self._timer: asyncio.TimerHandle | asyncio.Task[None] | None = None
         self._timer_at = math.inf
 
     async def acquire(self, chat_id: str, priority: Priority = Priority.NOTICE) -> None:
@@ -99,11 +102,20 @@ class RateLimiter:
         turn = asyncio.get_running_loop().create_future()
         self._waiting[ticket] = (chat_id, turn)
         self._dispatch()  # often grants the turn at once: awaiting it then does not yield
+        went = False
         try:
             await turn
+            went = True
         finally:
             if self._waiting.pop(ticket, None) is not None:
                 self._dispatch()  # left before its turn (cancelled): the next may go now
+            else:
+                # Its turn came. The window counts the send from now, when it really goes:
+                # a waiter the busy event loop resumes late must not let the next ones out
+                # as if it had gone on time, or their requests reach Telegram crowded.
+                self._granted -= 1
+                if went:
+                    self._recent.append(self._monotonic())
 
     def busy_chats(self) -> dict[str, float]:
         """Chats that must still wait before their next message, with the seconds left."""
@@ -150,7 +162,7 @@ class RateLimiter:
                 turn.set_result(None)
 
     def _grant(self, chat_id: str, priority: int, now: float) -> None:
-        self._recent.append(now)
+        self._granted += 1
         if priority != Priority.REPLY:
             # A stream keeps its beat: sends let out a little late (the event loop was busy)
             # do not push every later one back; after a pause, the beat starts from now.
@@ -163,17 +175,23 @@ class RateLimiter:
     def _arm(self, seconds: float) -> None:
         """Dispatch again in ``seconds`` (or sooner, if the timer is already set sooner)."""
         at = self._monotonic() + seconds
-        if self._timer is not None and not self._timer.done():
+        if self._timer is not None:
             if self._timer_at <= at:
                 return
             self._timer.cancel()
         self._timer_at = at
-        self._timer = asyncio.ensure_future(self._fire(seconds))
+        if self._sleep is None:
+            self._timer = asyncio.get_running_loop().call_later(seconds, self._fire)
+        else:
+            self._timer = asyncio.ensure_future(self._sleep_then_fire(self._sleep, seconds))
 
-    async def _fire(self, seconds: float) -> None:
-        await self._sleep(seconds)
+    def _fire(self) -> None:
         self._timer, self._timer_at = None, math.inf
         self._dispatch()
+
+    async def _sleep_then_fire(self, sleep: Sleep, seconds: float) -> None:
+        await sleep(seconds)
+        self._fire()
 
     def _chat_wait(self, chat_id: str, priority: int, now: float) -> float:
         if priority == Priority.REPLY:
@@ -185,8 +203,11 @@ class RateLimiter:
             room, spaced = self._reply_room, 0.0
         else:
             room, spaced = self.per_second, self._next_slot - now
+        room -= self._granted  # those about to go count as going now
         if len(self._recent) < room:
             return spaced
+        if room <= 0:  # a second's worth about to go: look again in a moment
+            return max(spaced, self._spacing)
         return max(spaced, self._recent[-room] + 1.0 - now)
 
     def _prune(self, now: float) -> None:
