@@ -74,7 +74,7 @@ async def prepare(url: str, recipients: int) -> list[int]:
 
 
 async def paid_run(
-    framework: str, recipients: int, profile: Path | None, rate: int | None = None
+    framework: str, recipients: int, profile: Path | None, outbound_rate: int | None = None
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
@@ -84,7 +84,9 @@ async def paid_run(
             for uid in people:
                 api.user(uid, f"R{uid}")
             flood = api.enforce_limits(PAID_LIMIT)
-            settings = {"PAID_BROADCAST": "1", **({"OUTBOUND_RATE": str(rate)} if rate else {})}
+            settings = {"PAID_BROADCAST": "1"}
+            if outbound_rate:
+                settings["OUTBOUND_RATE"] = str(outbound_rate)
             bot = await start_bot(framework, "ponte", api, workdir, [], settings)
             try:
                 seen = [0, 0]  # calls looked at, messages delivered among them
