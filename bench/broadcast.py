@@ -46,7 +46,8 @@ from bench.broadcast_apart import CODE, TEXTS, paid_run
 from bot.broadcasting import queue_all
 from bot.sending.sender import LEASE, OutboundSender
 from handlers.organiser.broadcast_texts import payloads
-from storage.broadcasts import BroadcastRepository, Report, Segment
+from storage.broadcast_segments import Segment
+from storage.broadcasts import BroadcastRepository, Report
 from storage.models import Participant
 from storage.outbox import OutboxRepository, Priority
 from tests.broadcast_support import add_recipients
@@ -122,7 +123,11 @@ async def speed_run(framework: str, recipients: int, limit: int, settings: dict[
                 api.user(uid, f"R{uid}")
             # Telegram's limits hold for the idle replies too, so both p99s are measured alike.
             flood = api.enforce_limits(limit)
-            idle = await replies_latency(api, 20, every) if probe else []
+            if probe:
+                # A first answer is not measured: it pays for what a process does once (the
+                # first query plans, catalogue look-ups), which made the idle p99 130 ms.
+                await replies_latency(api, 1, every)
+            idle = await replies_latency(api, 40, every) if probe else []
             started = time.monotonic()
             broadcast_id = await start_broadcast(world, event_id)
             busy: list[float] = []

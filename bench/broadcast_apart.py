@@ -40,7 +40,8 @@ from bench.bot_process import (
 )
 from bot.app import build_app
 from bot.config import Settings
-from storage.broadcasts import BroadcastRepository, Segment
+from storage.broadcast_segments import Segment
+from storage.broadcasts import BroadcastRepository
 from tests.broadcast_support import add_recipients
 from tests.events_support import make_event
 from tests.fake_bot_api import FakeBotApi

@@ -1,4 +1,5 @@
-"""Broadcasts: who is in a segment, the stored deliveries, queueing in chunks, the report.
+"""Broadcasts: the stored deliveries, queueing in chunks, stopping, the report (who is in a
+segment: :mod:`storage.broadcast_segments`).
 
 A broadcast starts by writing one ``waiting`` delivery per recipient in one statement
 (unique per broadcast and participant: nobody is a recipient twice). The deliveries are
@@ -22,7 +23,6 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    ColumnElement,
     and_,
     case,
     exists,
@@ -46,15 +46,14 @@ from storage.broadcast_models import (
     Broadcast,
     BroadcastDelivery,
 )
-from storage.event_models import Event, EventRegistration, Meeting, OutboxMessage, Slot
-from storage.models import ConsentRecord, InterestArea, Participant, ParticipantInterest
+from storage.broadcast_segments import Segment, recipients_query
+from storage.event_models import Event, OutboxMessage
+from storage.models import Participant
 from storage.outbox import SILENT_CHANNELS, OutboxRepository, Priority, StateCounts
 from storage.outbox import STOPPED as STOPPED_ERROR
-from storage.reminder_models import Attendance
 
 CHUNK = 500
 """Deliveries queued per transaction: short enough never to hold the database for long."""
-CONSENT_PURPOSE = "profile_sharing"  # handlers.participant.consent.PRIVACY_PURPOSE
 STOPPED_REASON = f"{STOPPED_ERROR} the organiser stopped the broadcast before it was sent"
 
 
@@ -62,19 +61,6 @@ def topic_of(broadcast_id: int) -> str:
     """The outbox topic of a broadcast's messages (ends with ``:``, so that the prefix of
     broadcast 1 is not also the prefix of broadcast 12)."""
     return f"broadcast:{broadcast_id}:"
-
-
-@dataclass(frozen=True, slots=True)
-class Segment:
-    """Who receives a broadcast: every given condition holds (nothing given: everyone)."""
-
-    event_id: int | None = None
-    country: str | None = None
-    org_type: str | None = None
-    area_code: str | None = None
-    locale: str | None = None
-    unconfirmed: bool = False
-    """Only those with an upcoming scheduled meeting they have not confirmed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,57 +106,6 @@ class Report:
     @property
     def settled(self) -> int:
         return self.recipients - self.pending
-
-
-def recipients_query(segment: Segment, now: datetime) -> Any:
-    """``SELECT participants.id`` of the segment's recipients: registered, reachable (not
-    blocked), with consent, on a channel with someone behind it."""
-    conditions: list[ColumnElement[bool]] = [
-        Participant.registered_at.is_not(None),
-        Participant.active.is_(True),
-        Participant.channel.not_in(list(SILENT_CHANNELS)),
-        exists().where(
-            ConsentRecord.participant_id == Participant.id,
-            ConsentRecord.purpose == CONSENT_PURPOSE,
-        ),
-    ]
-    if segment.event_id is not None:
-        conditions.append(
-            exists().where(
-                EventRegistration.participant_id == Participant.id,
-                EventRegistration.event_id == segment.event_id,
-            )
-        )
-    if segment.country is not None:
-        conditions.append(Participant.country == segment.country)
-    if segment.org_type is not None:
-        conditions.append(Participant.org_type == segment.org_type)
-    if segment.locale is not None:
-        conditions.append(Participant.locale == segment.locale)
-    if segment.area_code is not None:
-        conditions.append(
-            exists().where(
-                ParticipantInterest.participant_id == Participant.id,
-                ParticipantInterest.area_id == InterestArea.id,
-                InterestArea.code == segment.area_code,
-            )
-        )
-    if segment.unconfirmed:
-        meeting = [
-            Meeting.status == "scheduled",
-            or_(Meeting.first_id == Participant.id, Meeting.second_id == Participant.id),
-            Slot.id == Meeting.slot_id,
-            Slot.starts_at > now,
-            ~exists().where(
-                Attendance.meeting_id == Meeting.id,
-                Attendance.participant_id == Participant.id,
-                Attendance.status == "confirmed",
-            ),
-        ]
-        if segment.event_id is not None:
-            meeting.append(Meeting.event_id == segment.event_id)
-        conditions.append(exists().where(and_(*meeting)))
-    return select(Participant.id).where(*conditions)
 
 
 class BroadcastRepository:
@@ -340,6 +275,17 @@ class BroadcastRepository:
             not_queued=by_state.get(STOPPED, 0),
         )
 
+    async def _anything_pending(self, broadcast: Broadcast) -> bool:
+        """Whether a delivery waits to be queued or a queued one to be settled: a look at
+        an index each."""
+        waiting = exists().where(
+            BroadcastDelivery.broadcast_id == broadcast.id, BroadcastDelivery.state == WAITING
+        )
+        unsent = exists().where(
+            OutboxMessage.topic == topic_of(broadcast.id), OutboxMessage.sent_at.is_(None)
+        )
+        return bool(await self.session.scalar(select(or_(waiting, unsent))))
+
     async def stop(self, broadcast: Broadcast, now: datetime) -> int:
         """Stop a broadcast being sent: nothing more is queued, and what is queued but not in
         a sender's hands is given up as stopped. Returns how many will not be sent.
@@ -391,6 +337,10 @@ class BroadcastRepository:
         )
         finished: list[tuple[Broadcast, Report]] = []
         for broadcast in unfinished.all():
+            # The full count only once it is finished: the sweep every minute must not count
+            # ten thousand rows while replies wait for the database (bench/broadcast).
+            if await self._anything_pending(broadcast):
+                continue
             report = await self.report(broadcast)
             if report.pending == 0:
                 if broadcast.state == SENDING:

@@ -9,7 +9,8 @@ from bot.app import App
 from bot.broadcasting import queue_all
 from handlers.kernel.markup import to_plain_text
 from handlers.organiser.broadcast_texts import payloads
-from storage.broadcasts import BroadcastRepository, Segment
+from storage.broadcast_segments import Segment
+from storage.broadcasts import BroadcastRepository
 from storage.event_models import OutboxMessage
 from tests.chat import Chat
 from tests.events_support import Clock

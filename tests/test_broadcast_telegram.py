@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from bot.sending.sender import CONCURRENCY, LEASE, RECORD_EVERY, OutboundSender
 from handlers.organiser.broadcast_texts import payloads
 from storage.broadcast_models import Broadcast
-from storage.broadcasts import BroadcastRepository, Segment
+from storage.broadcast_segments import Segment
+from storage.broadcasts import BroadcastRepository
 from tests.broadcast_support import add_recipients
 from tests.events_support import Clock, make_event
 from tests.fake_bot_api import FakeBotApi, SimulatedUser

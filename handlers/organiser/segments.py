@@ -19,7 +19,7 @@ from handlers.kernel.i18n import N_, SUPPORTED_LOCALES, Translator, event_name, 
 from handlers.kernel.markup import escape, fmt
 from handlers.participant.countries import country_name, is_country_code
 from handlers.participant.form import ORG_TYPES
-from storage.broadcasts import Segment
+from storage.broadcast_segments import Segment
 from storage.event_models import Event
 from storage.models import InterestArea
 
