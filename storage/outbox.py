@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, case, delete, func, select, update
+from sqlalchemy import Row, case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import outbox_queries as queries
@@ -345,7 +345,7 @@ class OutboxRepository:
         if payload is not None:
             values["payload"] = payload
         await self.session.execute(
-            update(OutboxMessage).where(*_by_id(message_id, leased)).values(**values)
+            update(OutboxMessage).where(*queries.by_id(message_id, leased)).values(**values)
         )
 
     async def give_up(
@@ -359,7 +359,7 @@ class OutboxRepository:
         """
         await self.session.execute(
             update(OutboxMessage)
-            .where(*_by_id(message_id, leased))
+            .where(*queries.by_id(message_id, leased))
             .values(last_error=error[:500], sent_at=now, leased_until=None)
         )
 
@@ -395,10 +395,3 @@ class OutboxRepository:
             .group_by(state)
         )
         return StateCounts(**{name: count for name, count in rows.all()})
-
-
-def _by_id(message_id: int, leased: bool) -> list[ColumnElement[bool]]:
-    conditions = [OutboxMessage.id == message_id]
-    if leased:
-        conditions.append(OutboxMessage.leased_until.is_not(None))
-    return conditions

@@ -158,3 +158,11 @@ MARK_SENT = _by_ids().values(sent_at=_moment("now"), last_error=None, leased_unt
 """Record the messages ``ids`` delivered at ``now``."""
 MARK_SENT_LEASED = MARK_SENT.where(OutboxMessage.leased_until.is_not(None))
 """The same, for those of them still leased."""
+
+
+def by_id(message_id: int, leased: bool) -> list[ColumnElement[bool]]:
+    """The message ``message_id``, and only while still leased if ``leased``."""
+    conditions = [OutboxMessage.id == message_id]
+    if leased:
+        conditions.append(OutboxMessage.leased_until.is_not(None))
+    return conditions
