@@ -163,20 +163,22 @@ async def test_a_send_let_out_late_does_not_push_the_next_ones_back() -> None:
     assert order == ["c"]
 
 
-async def a_seconds_stream(limiter: RateLimiter, clock: VirtualTime) -> None:
-    """Four broadcast sends, at 0, 0.25, 0.5 and 0.75 s: the window full at 4 a second."""
+async def after_a_seconds_stream(ceiling: int) -> tuple[RateLimiter, VirtualTime]:
+    """A limiter at 4 a second on a channel that allows ``ceiling``, after four broadcast
+    sends at 0, 0.25, 0.5 and 0.75 s: its window full for the stream."""
+    clock = VirtualTime()
+    limiter = RateLimiter(4, 1.0, monotonic=clock, sleep=clock.sleep, ceiling=ceiling)
     for chat in "abcd":
         await limiter.acquire(chat, Priority.BROADCAST)
         if chat != "d":
             await clock.advance(0.25)
+    return limiter, clock
 
 
 async def test_a_reply_uses_the_room_below_the_channels_limit_without_waiting() -> None:
     # Sending at 4 a second on a channel that allows 6: a reply need not wait for the
     # stream's second to pass while the window holds up to 5 (one below the limit).
-    clock = VirtualTime()
-    limiter = RateLimiter(4, 1.0, monotonic=clock, sleep=clock.sleep, ceiling=6)
-    await a_seconds_stream(limiter, clock)
+    limiter, clock = await after_a_seconds_stream(ceiling=6)
     order: list[str] = []
     start(limiter, order, "broadcast", "e", Priority.BROADCAST)
     start(limiter, order, "first reply", "x", Priority.REPLY)
@@ -195,9 +197,7 @@ async def test_a_reply_uses_the_room_below_the_channels_limit_without_waiting() 
 
 
 async def test_without_room_below_the_limit_a_reply_waits_for_the_window() -> None:
-    clock = VirtualTime()
-    limiter = RateLimiter(4, 1.0, monotonic=clock, sleep=clock.sleep, ceiling=5)
-    await a_seconds_stream(limiter, clock)
+    limiter, clock = await after_a_seconds_stream(ceiling=5)
     order: list[str] = []
     start(limiter, order, "reply", "x", Priority.REPLY)
     await settle()
