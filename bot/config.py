@@ -30,11 +30,11 @@ WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 TELEGRAM_WEBHOOK_PORTS = (443, 80, 88, 8443)
 # Messages a second over all chats: Telegram allows about 30 (25 keeps a margin), and up to
 # 1,000 to a bot with paid broadcasts enabled (paid in Telegram Stars, per message beyond 30;
-# 960 keeps a margin for the requests' jitter on the way: at 980, bursts after the busy event
-# loop's delays crowded a second of the fake Telegram over its limit now and then, each 429
-# pausing all sending for a second; bench/broadcast_apart, docs/benchmarks.md).
+# 970 keeps a margin for the requests' jitter on the way: at 990 a burst now and then crowded
+# one of the fake Telegram's seconds over its limit, and each 429 pauses all sending for a
+# second; 980 drew none in four runs; bench/broadcast_apart, docs/benchmarks.md).
 DEFAULT_OUTBOUND_RATE = 25
-DEFAULT_PAID_RATE = 960
+DEFAULT_PAID_RATE = 970
 FREE_RATE_LIMIT = 30
 PAID_RATE_LIMIT = 1000
 
@@ -149,7 +149,7 @@ class Settings(BaseSettings):
     @property
     def sending_rate(self) -> int:
         """Messages a second the bot sends over all chats: ``OUTBOUND_RATE``, by default 25,
-        or 960 with paid broadcasts (Telegram's limit is then 1,000)."""
+        or 970 with paid broadcasts (Telegram's limit is then 1,000)."""
         if self.outbound_rate is not None:
             return self.outbound_rate
         return DEFAULT_PAID_RATE if self.paid_broadcast else DEFAULT_OUTBOUND_RATE

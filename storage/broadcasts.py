@@ -232,13 +232,13 @@ class BroadcastRepository:
                 .order_by(BroadcastDelivery.id),
             )
         )  # fmt: skip
-        queued = select(Participant.id).where(reachable)
+        # Correlated, so each delivery looks up its one participant: ``IN (reachable ids)``
+        # read every participant of the database once per chunk.
+        queued = exists().where(Participant.id == BroadcastDelivery.participant_id, reachable)
         result = await self.session.execute(
             update(BroadcastDelivery)
             .where(BroadcastDelivery.id.in_(chunk))
-            .values(
-                state=case((BroadcastDelivery.participant_id.in_(queued), QUEUED), else_=SKIPPED)
-            )
+            .values(state=case((queued, QUEUED), else_=SKIPPED))
             .execution_options(synchronize_session=False)
         )
         return int(getattr(result, "rowcount", 0) or 0)

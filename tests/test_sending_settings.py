@@ -29,7 +29,7 @@ def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.Monke
         ({"OUTBOUND_RATE": ""}, 25),
         ({"OUTBOUND_RATE": "10"}, 10),
         ({"OUTBOUND_RATE": "30"}, 30),
-        ({"PAID_BROADCAST": "true"}, 960),
+        ({"PAID_BROADCAST": "true"}, 970),
         ({"PAID_BROADCAST": "true", "OUTBOUND_RATE": "1000"}, 1000),
         ({"PAID_BROADCAST": "true", "OUTBOUND_RATE": "500"}, 500),
         ({"PAID_BROADCAST": "false"}, 25),
