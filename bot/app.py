@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.channels.telegram.updates import CHANNEL as TELEGRAM
 from bot.clock import Clock, system_clock
 from bot.config import Settings
-from handlers.core import Core, default_routers
+from handlers.core import Core
+from handlers.flows import default_routers
 from storage import migrate
 from storage.db import create_engine, create_sessionmaker
 from storage.taxonomy import read_taxonomy, sync_taxonomy

@@ -17,6 +17,7 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from handlers.flows import default_routers
 from handlers.kernel.context import AreaOption, OrganiserIds, Turn
 from handlers.kernel.flow_router import (
     STALE_BUTTON,
@@ -45,21 +46,8 @@ from handlers.kernel.ordering import KeyedLock
 from handlers.kernel.replies import Reply, Response, split_payload
 from handlers.kernel.terms import DEMO_PRIVACY_TERMS, PrivacyTerms
 from handlers.kernel.validation import clean_text
-from handlers.matchmaking import (
-    agenda,
-    erasure,
-    events,
-    leaving,
-    meetings,
-    partners,
-    reminders,
-    requests,
-    waiting,
-)
-from handlers.organiser import admins, broadcast, exports, rights, stats
-from handlers.participant import language, privacy, profile, registration
+from handlers.organiser import rights
 from storage.db import is_transient_conflict, transaction_gate
-from storage.reminders import DEFAULT_RATE as DEFAULT_REMINDER_RATE
 from storage.repositories import ParticipantRepository, TaxonomyRepository
 
 log = logging.getLogger(__name__)
@@ -67,33 +55,6 @@ _Route = TypeVar("_Route")
 
 APOLOGY = N_("Sorry, something went wrong on our side. Your answers are safe; please try again.")
 TRANSACTION_ATTEMPTS = 4
-
-
-def default_routers(*, reminder_rate: float = DEFAULT_REMINDER_RATE) -> list[FlowRouter]:
-    """Every flow Ponte runs, each from its module's ``setup()``: add a flow here.
-
-    ``reminder_rate``: reminders per second that bursts are spread to (below the channel's
-    sending rate, so that replies and notices still get through during a burst)."""
-    return [
-        registration.setup(),
-        profile.setup(),
-        language.setup(),
-        privacy.setup(),
-        partners.setup(),
-        requests.setup(),
-        waiting.setup(),
-        meetings.setup(),
-        agenda.setup(),
-        reminders.setup(reminder_rate),
-        events.setup(),
-        leaving.setup(),
-        erasure.setup(),
-        rights.setup(),
-        stats.setup(),
-        exports.setup(),
-        admins.setup(),
-        broadcast.setup(),
-    ]
 
 
 class Core:
@@ -224,6 +185,8 @@ class Core:
             if not turn.erased:
                 turn.response.locale = turn.participant.locale
                 turn.response.language_changed = turn.participant.locale != locale
+                if turn.response.language_changed and await rights.is_organiser(turn):
+                    turn.response.organiser_menu = True
                 _stamp_changes(turn)
         if turn.outbox_written:
             self.outbox_ready.set()  # committed: senders may deliver it now
@@ -329,7 +292,8 @@ class Core:
         turn.response.replies.insert(told, Reply(fmt(text, name=name)))
 
     async def _help(self, turn: Turn, _args: str) -> After:
-        turn.say(help_text(turn))
+        organiser = await rights.is_organiser(turn)
+        turn.say(help_text(turn, rights.ORGANISER_COMMANDS[:1] if organiser else ()))
         return After.ASK_AGAIN
 
     async def _cancel(self, turn: Turn, _args: str) -> Outcome:

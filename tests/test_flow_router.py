@@ -5,9 +5,12 @@ from __future__ import annotations
 import pytest
 
 from bot.app import App
-from handlers.core import Core, default_routers
+from handlers.core import Core
+from handlers.flows import default_routers
 from handlers.kernel.context import Turn
 from handlers.kernel.flow_router import After, FlowRoute, FlowRouter
+from handlers.kernel.menu import COMMANDS
+from handlers.organiser import admins, broadcast, exports, rights, stats
 from tests.chat import Chat
 
 
@@ -77,3 +80,26 @@ def test_two_routers_cannot_claim_one_command_or_prefix(sqlite_app: App) -> None
     twice.command("start", start)
     with pytest.raises(ValueError, match="start"):
         Core(sqlite_app.sessions, clock=sqlite_app.clock, routers=[*default_routers(), twice])
+
+
+def test_the_menu_lists_every_participant_command_and_no_organiser_one(sqlite_app: App) -> None:
+    """``COMMANDS`` is written by hand (its order is the menu's); every command a participant
+    can use must be in it, and no organiser command, which others must not even see."""
+    organiser_routers = {m.setup().name for m in (admins, broadcast, exports, rights, stats)}
+    core = Core(sqlite_app.sessions, clock=sqlite_app.clock)
+    participant_commands = {
+        command.name
+        for router in core.routers
+        if router.name not in organiser_routers
+        for command in router.commands
+    }
+    organiser_commands = {
+        command.name
+        for router in core.routers
+        if router.name in organiser_routers
+        for command in router.commands
+    }
+    menu = [name for name, _ in COMMANDS]
+    assert len(menu) == len(set(menu))
+    assert set(menu) == participant_commands
+    assert organiser_commands and not organiser_commands & set(menu)

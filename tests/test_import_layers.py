@@ -95,12 +95,14 @@ def test_layers_only_import_downwards() -> None:
 
 
 def test_handler_packages_only_import_downwards() -> None:
-    """kernel ← participant ← matchmaking ← organiser ← core: each uses only those before it."""
+    """kernel ← participant ← matchmaking ← organiser ← flows ← core: each uses only those
+    before it."""
     order = [
         "handlers.kernel",
         "handlers.participant",
         "handlers.matchmaking",
         "handlers.organiser",
+        "handlers.flows",
         "handlers.core",
     ]
 

@@ -11,6 +11,9 @@ import openpyxl
 import pytest
 from PIL import Image
 
+from handlers.kernel.i18n import translator
+from handlers.kernel.menu import COMMANDS as COMMAND_MENU
+from handlers.organiser.rights import ORGANISER_COMMANDS
 from tests.fake_bot_api import SimulatedUser
 from tests.organiser_support import CODE, seed
 from tests.telegram_world import FRAMEWORKS, World, running_bot
@@ -95,3 +98,38 @@ async def test_an_organiser_gets_the_chart_as_a_photo_and_the_lists_as_files(
     assert meetings.file_name is not None and meetings.file_name.endswith(".csv")
     assert meetings.data.startswith(b"\xef\xbb\xbf") and "王小明".encode() in meetings.data
     assert files_sent_to(world, BOSS) == ["sendPhoto", "sendDocument", "sendDocument"]
+
+
+def chat_menus(world: World, chat_id: int) -> list[list[dict[str, str]]]:
+    """The command menus the bot set for one chat (setMyCommands with a chat scope)."""
+    return [
+        c.params["commands"]
+        for c in world.api.calls_to("setMyCommands")
+        if f"'chat_id': {chat_id}" in str(c.params.get("scope")).replace('"', "'")
+    ]
+
+
+async def test_an_organisers_menu_and_help_list_the_organiser_tools_and_nobody_elses(
+    world: World,
+) -> None:
+    boss, stranger = world.api.user(BOSS, "Olga"), world.api.user(STRANGER, "Eve")
+    (help_text,) = await replies(boss, lambda: boss.send_command("/help"), 1)
+    assert help_text.splitlines()[-1] == "/organiser: Organiser tools"
+    (others_help,) = await replies(stranger, lambda: stranger.send_command("/help"), 1)
+    assert "/organiser" not in others_help
+    assert chat_menus(world, BOSS) == []
+
+    await replies(boss, lambda: boss.send_command("/organiser"), 1)
+    await world.until(lambda: chat_menus(world, BOSS) != [], "the organiser's menu")
+    (menu,) = chat_menus(world, BOSS)
+    expected = [*menu_entries(COMMAND_MENU), *menu_entries(ORGANISER_COMMANDS)]
+    assert [(entry["command"], entry["description"]) for entry in menu] == expected
+
+    await replies(stranger, lambda: stranger.send_command("/organiser"), 2)
+    await replies(stranger, lambda: stranger.send_command("/help"), 1)  # all answered by now
+    assert chat_menus(world, STRANGER) == []
+
+
+def menu_entries(entries: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
+    t = translator("en")
+    return [(name, t.gettext(description)) for name, description in entries]

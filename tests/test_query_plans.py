@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bench.matchmaking import populate
 from bot.app import App
 from storage.event_models import Meeting, MeetingFeedback, MeetingRequest, OutboxMessage
-from storage.matchmaking import MeetingRepository, RequestRepository
+from storage.matchmaking import RequestRepository
+from storage.meetings import MeetingRepository
 from storage.outbox import OutboxRepository, Priority
 from storage.repositories import ParticipantRepository, PersonalData
 

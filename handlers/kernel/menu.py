@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from handlers.kernel.context import Turn
 from handlers.kernel.i18n import N_
 from handlers.kernel.markup import bold
@@ -31,13 +33,14 @@ BOT_DESCRIPTION = N_(
 )
 
 
-def help_text(turn: Turn) -> str:
-    """The list of commands, in the reader's language."""
+def help_text(turn: Turn, more: Sequence[tuple[str, str]] = ()) -> str:
+    """The list of commands, in the reader's language; ``more`` (name, description) after
+    them: the organiser's, for an organiser."""
     t = turn.t
     lines = [bold(t.gettext("Ponte: your bridge to Italy–China science and technology partners."))]
     line = t.gettext("{command}: {description}")  # Chinese writes a full-width colon
     lines += [
         line.format(command=f"/{name}", description=t.gettext(description))
-        for name, description in COMMANDS
+        for name, description in (*COMMANDS, *more)
     ]
     return "\n".join(lines)

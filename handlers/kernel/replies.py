@@ -73,13 +73,17 @@ class Response:
 
     ``locale`` is the user's language after the message (for anything the channel words
     itself); ``language_changed`` says it changed while answering it, so a channel can
-    localise what it shows outside messages (Telegram's command menu).
+    localise what it shows outside messages (Telegram's command menu). ``organiser_menu``
+    says the user is an organiser, checked in this turn, whose command menu should list the
+    organiser's commands too (set when the panel opens and when an organiser's language
+    changes).
     """
 
     replies: list[Reply] = field(default_factory=list)
     notice: Notice | None = None
     locale: str | None = None
     language_changed: bool = False
+    organiser_menu: bool = False
 
 
 def split_payload(payload: str) -> tuple[str, str]:

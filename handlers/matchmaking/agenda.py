@@ -9,7 +9,7 @@ from handlers.kernel.markup import bold, escape, fmt
 from handlers.kernel.replies import Button
 from handlers.kernel.timefmt import day, time_range
 from handlers.matchmaking.meetings import MEETING, offsets_differ
-from storage.matchmaking import MeetingRepository
+from storage.meetings import MeetingRepository
 from storage.reminder_models import Attendance
 from storage.reminders import ReminderRepository
 

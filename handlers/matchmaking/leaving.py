@@ -18,7 +18,8 @@ from handlers.matchmaking.events import LEAVE
 from handlers.matchmaking.lapsing import request_topic
 from handlers.matchmaking.meetings import cancel_for_partner
 from storage.event_models import Event
-from storage.matchmaking import EventRepository, MeetingRepository, RequestRepository
+from storage.matchmaking import EventRepository, RequestRepository
+from storage.meetings import MeetingRepository
 
 
 async def on_leave_button(turn: Turn, value: str) -> None:

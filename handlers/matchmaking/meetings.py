@@ -15,7 +15,8 @@ from handlers.kernel.timefmt import day, time_range, zone, zone_label
 from handlers.kernel.validation import parse_id
 from handlers.matchmaking.ics import meeting_calendar
 from storage.event_models import Meeting
-from storage.matchmaking import FeedbackRepository, MeetingRepository, RequestRepository
+from storage.matchmaking import RequestRepository
+from storage.meetings import FeedbackRepository, MeetingRepository
 from storage.models import Participant
 from storage.outbox import OutboxRepository
 from storage.reminders import ReminderRepository

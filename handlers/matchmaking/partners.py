@@ -24,7 +24,8 @@ from handlers.participant.countries import country_name
 from handlers.participant.fields import SPOKEN_LANGUAGES
 from handlers.participant.form import ORG_TYPES
 from storage.event_models import Event, Meeting, MeetingRequest
-from storage.matchmaking import EventRepository, MeetingRepository, RequestRepository
+from storage.matchmaking import EventRepository, RequestRepository
+from storage.meetings import MeetingRepository
 from storage.models import Participant
 
 PAGE_SIZE = 5

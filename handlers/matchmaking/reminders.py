@@ -26,7 +26,7 @@ from handlers.kernel.timefmt import day, time_range, time_until
 from handlers.kernel.validation import parse_id
 from handlers.matchmaking.meetings import cancel, meeting_details
 from storage.event_models import Meeting
-from storage.matchmaking import MeetingRepository
+from storage.meetings import MeetingRepository
 from storage.outbox import OutboxRepository, Priority
 from storage.reminder_models import BEFORE, Reminder
 from storage.reminder_policy import STARTING_SOON

@@ -16,7 +16,8 @@ from handlers.matchmaking.lapsing import expire_due, lapse, request_topic
 from handlers.matchmaking.meetings import Build, announce_scheduled, tell
 from handlers.matchmaking.partners import NEW_REQUEST, partner_card
 from storage.event_models import Event, MeetingRequest
-from storage.matchmaking import EventRepository, MeetingRepository, RequestRepository
+from storage.matchmaking import EventRepository, RequestRepository
+from storage.meetings import MeetingRepository
 from storage.models import Participant
 
 REQUEST_FLOW = "request"

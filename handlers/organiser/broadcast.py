@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 
 from handlers.kernel.context import Turn
 from handlers.kernel.flow_router import After, FlowRoute, FlowRouter, Outcome
@@ -27,6 +27,7 @@ from handlers.kernel.i18n import N_, SUPPORTED_LOCALES
 from handlers.kernel.markup import bold, escape, fmt
 from handlers.kernel.replies import Button
 from handlers.organiser import segments
+from handlers.organiser.broadcast_audience import CATEGORIES, show_choices, show_segment
 from handlers.organiser.broadcast_control import (
     JOB,
     PREFIX,
@@ -42,19 +43,11 @@ from handlers.organiser.broadcast_control import (
 from handlers.organiser.broadcast_texts import payloads, problem_text, problems
 from handlers.organiser.rights import is_organiser, organisers_only
 from handlers.organiser.telegram_html import MAX_LENGTH, shown_length
-from handlers.participant.countries import country_name
-from handlers.participant.form import ORG_TYPES
 from storage.broadcast_models import DRAFT, Broadcast
 from storage.broadcasts import BroadcastRepository
 from storage.event_models import Event
-from storage.models import Participant
 
 BROADCAST = "broadcast"
-MAX_CHOICES = 24
-CATEGORIES = (
-    ("event", N_("Event")), ("country", N_("Country")), ("type", N_("Type")),
-    ("area", N_("Interest area")), ("lang", N_("Language")), ("unconfirmed", N_("Not confirmed")),
-)  # fmt: skip
 USAGE = N_(
     "Choose who receives the announcement with the buttons, or type the conditions after "
     "the command, such as /broadcast event=CODE area=energy lang=zh."
@@ -72,7 +65,7 @@ async def on_broadcast(turn: Turn, args: str) -> Outcome:
             await _ask_text(turn, spec, {}, turn.participant.locale)
         return None
     turn.go(BROADCAST, "segment", segment={})
-    await _show_segment(turn, {})
+    await show_segment(turn, {})
     return None
 
 
@@ -92,7 +85,7 @@ async def on_button(turn: Turn, value: str) -> Outcome:
     data = turn.state.data
     spec: segments.Spec = dict(data.get("segment", {}))
     if action == "pick" and rest in dict(CATEGORIES):
-        await _show_choices(turn, rest)
+        await show_choices(turn, rest)
     elif action == "set":
         key, _, raw = rest.partition("|")
         if key not in segments.KEYS or not raw:
@@ -106,12 +99,12 @@ async def on_button(turn: Turn, value: str) -> Outcome:
         if isinstance(await segments.resolve(turn.session, candidate), segments.SegmentError):
             return After.STALE
         turn.go(BROADCAST, "segment", segment=candidate)
-        await _show_segment(turn, candidate, edit=True)
+        await show_segment(turn, candidate, edit=True)
     elif action == "clear":
         turn.go(BROADCAST, "segment", segment={})
-        await _show_segment(turn, {}, edit=True)
+        await show_segment(turn, {}, edit=True)
     elif action == "back":
-        await _show_segment(turn, spec, edit=True)
+        await show_segment(turn, spec, edit=True)
     elif action == "write" and rest in ("", *SUPPORTED_LOCALES):
         if await _checked(turn, spec) is not None:
             texts = dict(data.get("texts", {}))
@@ -149,7 +142,7 @@ async def ask_again(turn: Turn, edit: bool) -> bool:
     if turn.state.step == "compose":
         await _ask_text(turn, spec, dict(data.get("texts", {})), str(data.get("writing", "en")))
     else:
-        await _show_segment(turn, spec, edit=edit)
+        await show_segment(turn, spec, edit=edit)
     return True
 
 
@@ -177,73 +170,9 @@ async def _checked(turn: Turn, spec: segments.Spec) -> int | None:
             turn.t.gettext("Nobody matches these conditions: change them, or send to everyone.")
         )
         turn.go(BROADCAST, "segment", segment=spec)
-        await _show_segment(turn, spec)
+        await show_segment(turn, spec)
         return None
     return count
-
-
-async def _show_segment(turn: Turn, spec: segments.Spec, *, edit: bool = False) -> None:
-    t = turn.t
-    segment = await segments.resolve(turn.session, spec)
-    count = 0
-    if not isinstance(segment, segments.SegmentError):
-        count = await BroadcastRepository(turn.session).count(segment, turn.now)
-    lines = [
-        bold(escape(t.gettext("New announcement: who receives it?"))),
-        t.gettext("Recipients: {who}").format(who=await segments.describe(turn.session, spec, t)),
-        fmt(t.ngettext("{n} participant", "{n} participants", count), n=t.number(count)),
-        t.gettext("Add a condition, or go on to write the text."),
-    ]
-    rows: list[tuple[Button, ...]] = []
-    picks = [Button(t.gettext(label), f"{PREFIX}|pick|{key}") for key, label in CATEGORIES]
-    rows += [tuple(picks[i : i + 3]) for i in range(0, len(picks), 3)]
-    rows.append(
-        (
-            Button(t.gettext("Everyone (clear)"), f"{PREFIX}|clear"),
-            Button(t.gettext("Write the text"), f"{PREFIX}|write|"),
-        )
-    )
-    turn.say("\n".join(lines), tuple(rows), edit=edit)
-
-
-async def _show_choices(turn: Turn, key: str) -> None:
-    t = turn.t
-    choices = await _choices(turn, key)
-    buttons = [Button(label[:40], f"{PREFIX}|set|{key}|{value}") for value, label in choices]
-    rows = [tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2)]
-    rows.append((Button(t.gettext("Back"), f"{PREFIX}|back"),))
-    heading = (
-        t.gettext("Choose one:") if choices else t.gettext("There is nothing to choose here yet.")
-    )
-    turn.say(escape(heading), tuple(rows), edit=True)
-
-
-async def _choices(turn: Turn, key: str) -> list[tuple[str, str]]:
-    """(payload value, label) of what ``key`` may be: only values someone has."""
-    t = turn.t
-    session = turn.session
-    if key == "event":
-        events = await session.scalars(
-            select(Event).order_by(Event.starts_on.desc()).limit(MAX_CHOICES)
-        )
-        return [(str(e.id), e.names.get(t.code) or e.names.get("en") or e.code) for e in events]
-    if key == "country":
-        codes = await session.scalars(
-            select(distinct(Participant.country)).where(
-                Participant.registered_at.is_not(None), Participant.country.is_not(None)
-            )
-        )
-        named = [(str(code), country_name(code, t)) for code in codes.all() if code]
-        return sorted(named, key=lambda pair: pair[1])[:MAX_CHOICES]
-    if key == "type":
-        return [(code, t.gettext(label)) for code, label in ORG_TYPES.items()]
-    if key == "area":
-        return [
-            (a.code, str(a.names.get(t.code) or a.names.get("en") or a.code)) for a in turn.areas
-        ][:MAX_CHOICES]
-    if key == "lang":
-        return [(code, t.language_name(code)) for code in SUPPORTED_LOCALES]
-    return [("yes", t.gettext("Not yet confirmed an upcoming meeting"))]
 
 
 async def _ask_text(turn: Turn, spec: segments.Spec, texts: dict[str, str], writing: str) -> None:

@@ -28,6 +28,15 @@ PANEL: tuple[tuple[tuple[str, str], ...], ...] = (
 )  # fmt: skip
 """The panel's rows of buttons (label, payload); a new organiser tool adds its own here."""
 
+ORGANISER_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("organiser", N_("Organiser tools")),
+    ("stats", N_("Statistics")),
+    ("export", N_("Export the lists (Excel or CSV)")),
+    ("broadcast", N_("New announcement")),
+    ("admins", N_("Organisers")),
+)
+"""The organiser's commands, added to an organiser's own command menu (never to others')."""
+
 
 async def is_organiser(turn: Turn) -> bool:
     """Whether the user of this turn may use the organiser tools, checked now."""
@@ -70,6 +79,7 @@ async def show_panel(turn: Turn, _args: str) -> Outcome:
     ]
     rows = [tuple(Button(t.gettext(label), payload) for label, payload in row) for row in PANEL]
     turn.say("\n".join(lines), tuple(rows))
+    turn.response.organiser_menu = True
     return None
 
 

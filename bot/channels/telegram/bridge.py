@@ -31,6 +31,7 @@ from handlers.kernel.incoming import ReachabilityChanged
 from handlers.kernel.menu import BOT_DESCRIPTION, BOT_SHORT_DESCRIPTION, COMMANDS
 from handlers.kernel.ordering import KeyedLock
 from handlers.kernel.replies import Reply, Response
+from handlers.organiser.rights import ORGANISER_COMMANDS
 from storage.outbox import Priority
 
 log = logging.getLogger(__name__)
@@ -102,8 +103,10 @@ class TelegramBridge:
             log.error("replying to user %s failed: %s", parsed.incoming.sender.user_id, exc)
             await self._apologise(parsed, response)
             return
-        if response.language_changed and response.locale:
-            await self._quietly(self._set_chat_commands(parsed.chat_id, response.locale))
+        if response.locale and (response.language_changed or response.organiser_menu):
+            await self._quietly(
+                self._set_chat_commands(parsed.chat_id, response.locale, response.organiser_menu)
+            )
 
     async def _deliver(self, parsed: ParsedUpdate, response: Response) -> None:
         for reply in response.replies:
@@ -206,11 +209,13 @@ class TelegramBridge:
             )
         )
 
-    async def _set_chat_commands(self, chat_id: int, locale: str) -> None:
-        await with_retries(lambda: self.transport.set_commands(command_menu(locale), None, chat_id))
+    async def _set_chat_commands(self, chat_id: int, locale: str, organiser: bool) -> None:
+        menu = command_menu(locale, organiser=organiser)
+        await with_retries(lambda: self.transport.set_commands(menu, None, chat_id))
 
 
-def command_menu(locale: str) -> list[tuple[str, str]]:
-    """The command menu in ``locale``."""
+def command_menu(locale: str, *, organiser: bool = False) -> list[tuple[str, str]]:
+    """The command menu in ``locale``; an organiser's lists the organiser's commands too."""
     t = translator(locale)
-    return [(name, t.gettext(description)) for name, description in COMMANDS]
+    entries = (*COMMANDS, *ORGANISER_COMMANDS) if organiser else COMMANDS
+    return [(name, t.gettext(description)) for name, description in entries]
