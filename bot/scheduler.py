@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -28,6 +28,7 @@ from bot.app import App
 from bot.broadcasting import edit_progress
 from bot.broadcasting import resume as resume_broadcasts
 from bot.clock import system_clock
+from bot.retention import erase_past_retention
 from handlers.core import Core
 from handlers.matchmaking.reminders import REMINDER_JOB
 from storage.db import transaction_gate
@@ -66,6 +67,7 @@ class Scheduling:
     horizon: timedelta = HORIZON
     _running: set[str] = field(default_factory=set)
     _watcher: asyncio.Task[None] | None = None
+    _retention_checked: date | None = None
 
     async def sweep(self) -> None:
         """The maintenance sweep (requests lapse, reminders are planned and spread), then
@@ -74,8 +76,21 @@ class Scheduling:
             await self.app.core.run_maintenance()
         except Exception:
             log.exception("maintenance sweep failed; it runs again in a minute")
+        await self._retention()
         await self._broadcasts()
         await self.reload()
+
+    async def _retention(self) -> None:
+        """Once a day, erase those whose retention period has ended (the privacy notice)."""
+        today = self.app.clock().date()
+        if self._retention_checked == today:
+            return
+        try:
+            await erase_past_retention(self.app.core)
+        except Exception:
+            log.exception("could not erase data past its retention period; trying again soon")
+        else:
+            self._retention_checked = today
 
     async def _broadcasts(self) -> None:
         """Queue the deliveries of broadcasts being sent (a confirmation, or a crash)."""

@@ -179,7 +179,7 @@ class Core:
                     self.clock(),
                 )
                 return Response()
-            turn = await self._open(session, incoming.sender)
+            turn = await self.open_turn(session, incoming.sender)
             locale = turn.participant.locale
             await self._dispatch(turn, incoming)
             if not turn.erased:
@@ -199,7 +199,8 @@ class Core:
             await work()
         return turn.response
 
-    async def _open(self, session: AsyncSession, sender: Sender) -> Turn:
+    async def open_turn(self, session: AsyncSession, sender: Sender) -> Turn:
+        """The turn of ``sender`` (created as a new user if unknown) in ``session``."""
         people = ParticipantRepository(session)
         now = self.clock()
         participant, state, created = await people.open_conversation(

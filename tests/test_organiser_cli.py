@@ -130,3 +130,26 @@ def test_as_a_subprocess(database: str, tmp_path: Path) -> None:
         "Marco Rossi",
         "王小明",
     ]
+
+
+def test_a_console_user_made_an_organiser_uses_the_tools_in_the_console(
+    database: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Organiser tools can be tried without Telegram: the console user's name is their id."""
+    assert main(["admins", "add", "  ", "--channel", "console"]) == 2
+    assert main(["admins", "add", "olga", "--channel", "console"]) == 0
+    assert "olga is now an organiser" in capsys.readouterr().out
+
+    def console(user: str, lines: str) -> str:
+        command = [sys.executable, "-m", "bot", "console", "--user", user, "--no-start"]
+        env = {**os.environ}
+        env.pop("TELEGRAM_BOT_TOKEN", None)
+        result = subprocess.run(command, input=lines, cwd=tmp_path, env=env, capture_output=True,
+                                text=True, timeout=120, check=False)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    shown = console("olga", "/help\n/stats\n")
+    assert "/organiser: Organiser tools" in shown and "Registered participants:" in shown
+    others = console("eve", "/help\n/stats\n")
+    assert "/organiser" not in others and "I don't know the command /stats." in others

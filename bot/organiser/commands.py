@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import configured_organisers, prepare_database
+from bot.channels.console_support import CHANNEL as CONSOLE
 from bot.channels.telegram.updates import CHANNEL as TELEGRAM
 from bot.clock import Clock, system_clock
 from bot.config import Settings
@@ -62,7 +63,10 @@ def add_organiser_parsers(commands: Subcommands) -> None:
     for name, text in (("add", "make someone an organiser"), ("remove", "remove an organiser")):
         action = actions.add_parser(name, help=text)
         action.add_argument("user_id", help="their Telegram user id (a number)")
-        action.add_argument("--channel", default=TELEGRAM, help="default: telegram")
+        action.add_argument(
+            "--channel", default=TELEGRAM,
+            help="telegram (the default) or console (the user name of ponte console --user)",
+        )  # fmt: skip
     actions.add_parser("list", help="the organisers, ADMIN_IDS included")
     admins.set_defaults(run=run_admins)
 
@@ -157,7 +161,11 @@ async def run_admins(
             if not configured and not stored:
                 print("no organisers yet: set ADMIN_IDS or run: ponte admins add USER_ID")
             return 0
-        user_id = parse_user_id(args.user_id)
+        # A console user is the name given to ``ponte console --user``: organiser tools can
+        # then be tried without Telegram, in the demo.
+        user_id = (
+            args.user_id.strip() or None if args.channel == CONSOLE else parse_user_id(args.user_id)
+        )
         if user_id is None:
             raise CommandError(
                 f"{args.user_id!r} is not a user id: a user id is a number, such as 123456789"
