@@ -33,6 +33,7 @@ CLOCK_SENSITIVE = [
     "tests/test_telegram_matchmaking.py",
     "tests/test_outbox_delivery.py",
     "tests/test_reminders.py",
+    "tests/test_retention.py",
 ]
 
 
