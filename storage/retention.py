@@ -7,6 +7,7 @@ they first wrote, if they never finished registering), and then erased.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, exists, func, or_, select
@@ -16,9 +17,15 @@ from storage.event_models import Event, EventRegistration
 from storage.models import Participant
 from storage.outbox import SILENT_CHANNELS
 
+BATCH = 100
+"""Participants found per look: each is then erased in a transaction of its own."""
 
-async def first_past_retention(session: AsyncSession, now: datetime, days: int) -> int | None:
-    """The id of one participant whose retention period ended before ``now``, if any.
+
+async def past_retention(
+    session: AsyncSession, now: datetime, days: int, *, among: Sequence[int] | None = None
+) -> list[int]:
+    """The ids of participants whose retention period ended before ``now``, at most
+    :data:`BATCH` of them (or those of ``among``, to check again just before erasing).
 
     An event's last day is a date in its own time zone: a day more is waited so that no
     zone's end of that day is still to come.
@@ -31,7 +38,7 @@ async def first_past_retention(session: AsyncSession, now: datetime, days: int) 
     )
     joined_none = ~exists().where(EventRegistration.participant_id == Participant.id)
     since = func.coalesce(Participant.registered_at, Participant.created_at)
-    return await session.scalar(
+    query = (
         select(Participant.id)
         .where(
             Participant.channel.not_in(sorted(SILENT_CHANNELS)),  # the demo's made-up people
@@ -41,5 +48,8 @@ async def first_past_retention(session: AsyncSession, now: datetime, days: int) 
             ),
         )
         .order_by(Participant.id)
-        .limit(1)
+        .limit(BATCH)
     )
+    if among is not None:
+        query = query.where(Participant.id.in_(list(among)))
+    return list((await session.scalars(query)).all())

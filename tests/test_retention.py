@@ -9,6 +9,8 @@ import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import func, select, update
 
+import bot.retention
+import storage.retention
 from bot.app import App
 from bot.retention import erase_past_retention
 from bot.scheduler import Scheduling
@@ -70,8 +72,11 @@ async def world(app: App) -> None:
 
 
 async def test_those_past_the_retention_period_are_erased_and_nobody_else(
-    app: App, clock: Clock
+    app: App, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Found two at a time, so that the four erased take more than one look.
+    monkeypatch.setattr(storage.retention, "BATCH", 2)
+    monkeypatch.setattr(bot.retention, "BATCH", 2)
     await world(app)
     before = await people(app)
     assert await erase_past_retention(app.core) == 4
