@@ -14,9 +14,9 @@ import storage.retention
 from bot.app import App
 from bot.retention import erase_past_retention
 from bot.scheduler import Scheduling
-from storage.event_models import EventRegistration
+from storage.event_models import EventRegistration, Meeting, MeetingRequest, OutboxMessage
 from storage.models import ConsentRecord, Participant
-from tests.events_support import NOW, Clock, Someone, add_people, make_event
+from tests.events_support import NOW, Clock, Someone, add_people, make_event, slot_and_place
 
 DAYS = 365  # the default PRIVACY_RETENTION_DAYS, which the tests' app runs with
 
@@ -60,6 +60,22 @@ async def world(app: App) -> None:
         ids = dict((await session.execute(select(Participant.external_id, Participant.id))).all())
         # Carla joined a recent event too: her data is kept for that one.
         session.add(EventRegistration(event_id=recent, participant_id=ids["carla"], joined_at=NOW))
+        # Anna and Carla met at the event long ago.
+        _event, slot, place = await slot_and_place(session, "long-ago", 0)
+        request = MeetingRequest(
+            event_id=long_ago, requester_id=ids["anna"], invitee_id=ids["carla"],
+            status="accepted", created_at=slot.starts_at - timedelta(days=2),
+            expires_at=slot.starts_at, answered_at=slot.starts_at - timedelta(days=1),
+        )  # fmt: skip
+        session.add(request)
+        await session.flush()
+        session.add(
+            Meeting(
+                request_id=request.id, event_id=long_ago, first_id=ids["anna"],
+                second_id=ids["carla"], slot_id=slot.id, place_id=place.id, status="scheduled",
+                created_at=request.answered_at, updated_at=request.answered_at,
+            )
+        )  # fmt: skip
         # Dario registered long ago and joined nothing; Fabio never finished registering.
         await session.execute(
             update(Participant).where(Participant.id == ids["dario"])
@@ -84,6 +100,11 @@ async def test_those_past_the_retention_period_are_erased_and_nobody_else(
     async with app.sessions() as session:
         consents = await session.scalar(select(func.count()).select_from(ConsentRecord))
     assert consents == len(before) - 4  # what belonged to them went with them
+    async with app.sessions() as session:
+        meetings = await session.scalar(select(func.count()).select_from(Meeting))
+        told = await session.scalar(select(func.count()).select_from(OutboxMessage))
+    # Their meeting of long ago went with Anna, and nobody was told it was cancelled.
+    assert (meetings, told) == (0, 0)
     assert await erase_past_retention(app.core) == 0
 
     # A day on, the event of the boundary case is past the period too.

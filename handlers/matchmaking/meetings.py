@@ -274,11 +274,23 @@ async def cancel_for_partner(
 
 
 async def cancel_everything_of(turn: Turn) -> None:
-    """Before erasure: cancel the user's meetings (partners told) and withdraw requests."""
+    """Before erasure: cancel the user's meetings still to come (partners told) and withdraw
+    requests. A meeting already over is not cancelled: it took place or it did not, and a
+    partner told of a cancellation after the fact (a year on, when the retention period
+    ends) would only be puzzled. It goes with the person's other data."""
     me = turn.participant.id
     for meeting in await MeetingRepository(turn.session).meetings_of(me):
-        await cancel_for_partner(turn, meeting)
+        if _still_to_come(meeting, turn.now):
+            await cancel_for_partner(turn, meeting)
     await RequestRepository(turn.session).withdraw_pending_requests(me, turn.now)
+
+
+def _still_to_come(meeting: Meeting, now: datetime) -> bool:
+    """Whether the meeting has not ended: its slot's end, or (not scheduled yet) the end of
+    its event's last day, a day late so that every time zone has seen it."""
+    if meeting.slot is not None:
+        return meeting.slot.ends_at > now
+    return meeting.event.ends_on >= now.date() - timedelta(days=1)
 
 
 async def offer_times(
