@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -219,6 +220,24 @@ async def test_end_of_input_leaves_the_cursor_on_a_new_line(
 
 
 # --- the real program, on a terminal and on pipes ------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def interruptible_children() -> Iterator[None]:
+    """Let the consoles started here be interrupted, however pytest itself was started.
+
+    A background job of a non-interactive shell (``nohup pytest &``, a CI runner's) starts
+    with SIGINT ignored, and an ignored signal stays ignored across ``exec``: every console
+    would then shrug off Ctrl-C, as it should, and these tests would wait in vain. A handled
+    signal is reset to the default in a child, as a terminal starts it.
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def console_environment(tmp_path: Path) -> dict[str, str]:
