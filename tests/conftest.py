@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import App, build_app
 from bot.config import Settings
+from bot.scheduler import Scheduling
 from tests.databases import PG_SKIP_REASON, postgres_admin_url, temporary_database
 from tests.events_support import Clock
 
@@ -102,3 +104,15 @@ async def sqlite_app(sqlite_url: str, clock: Clock) -> AsyncIterator[App]:
         yield application
     finally:
         await application.close()
+
+
+@pytest.fixture
+async def scheduling(app: App) -> AsyncIterator[Scheduling]:
+    """Ponte's scheduler on the test's app (and its clock), started and stopped around the test."""
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler.start()
+    scheduling = Scheduling(app, scheduler)
+    try:
+        yield scheduling
+    finally:
+        scheduling.shutdown()

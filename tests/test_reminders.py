@@ -4,12 +4,10 @@ and time zone, moved and dropped with the meeting, answered with attendance butt
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 import pytest
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import func, select
 
 from bot.app import App
@@ -24,18 +22,6 @@ from tests.test_matchmaking import request_and_accept, setup
 from tests.test_outbox_delivery import eventually
 
 FIRST_SLOT = datetime(2026, 12, 15, 8, 0, tzinfo=UTC)  # 09:00 in Rome, 16:00 in Beijing
-
-
-@pytest.fixture
-async def scheduling(app: App) -> AsyncIterator[Scheduling]:
-    """Ponte's scheduler on the test's app (and its clock), started and stopped around the test."""
-    scheduler = AsyncIOScheduler(timezone="UTC")
-    scheduler.start()
-    scheduling = Scheduling(app, scheduler)
-    try:
-        yield scheduling
-    finally:
-        scheduling.shutdown()
 
 
 async def at(scheduling: Scheduling, clock: Clock, moment: datetime) -> None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import func, select, update
 
 import bot.retention
@@ -19,17 +17,6 @@ from storage.models import ConsentRecord, Participant
 from tests.events_support import NOW, Clock, Someone, add_people, make_event, slot_and_place
 
 DAYS = 365  # the default PRIVACY_RETENTION_DAYS, which the tests' app runs with
-
-
-@pytest.fixture
-async def scheduling(app: App) -> AsyncIterator[Scheduling]:
-    scheduler = AsyncIOScheduler(timezone="UTC")
-    scheduler.start()
-    scheduling = Scheduling(app, scheduler)
-    try:
-        yield scheduling
-    finally:
-        scheduling.shutdown()
 
 
 async def event_ended(app: App, code: str, days_ago: int) -> int:
