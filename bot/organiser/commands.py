@@ -62,7 +62,9 @@ def add_organiser_parsers(commands: Subcommands) -> None:
     actions = admins.add_subparsers(dest="admins_command", required=True)
     for name, text in (("add", "make someone an organiser"), ("remove", "remove an organiser")):
         action = actions.add_parser(name, help=text)
-        action.add_argument("user_id", help="their Telegram user id (a number)")
+        action.add_argument(
+            "user_id", help="their Telegram user id (a number), or a console user's name"
+        )
         action.add_argument(
             "--channel", default=TELEGRAM,
             help="telegram (the default) or console (the user name of ponte console --user)",
