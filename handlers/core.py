@@ -13,7 +13,6 @@ import logging
 import random
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -28,6 +27,7 @@ from handlers.kernel.flow_router import (
     FlowRouter,
     Outcome,
     TimedJob,
+    claim_routes,
 )
 from handlers.kernel.i18n import N_, negotiate_locale, translator
 from handlers.kernel.incoming import (
@@ -51,7 +51,6 @@ from storage.db import is_transient_conflict, transaction_gate
 from storage.repositories import ParticipantRepository, TaxonomyRepository
 
 log = logging.getLogger(__name__)
-_Route = TypeVar("_Route")
 
 APOLOGY = N_("Sorry, something went wrong on our side. Your answers are safe; please try again.")
 TRANSACTION_ATTEMPTS = 4
@@ -93,10 +92,10 @@ class Core:
         self._flows: dict[str, FlowRoute] = {}
         self._timed: dict[str, TimedJob] = {}
         for router in self.routers:
-            _claim(self._timed, router, router.timed_jobs)
-            _claim(self._commands, router, {c.name: c for c in router.commands})
-            _claim(self._buttons, router, {b.prefix: b for b in router.buttons})
-            _claim(self._flows, router, {f.name: f for f in router.flows})
+            claim_routes(self._timed, router, router.timed_jobs)
+            claim_routes(self._commands, router, {c.name: c for c in router.commands})
+            claim_routes(self._buttons, router, {b.prefix: b for b in router.buttons})
+            claim_routes(self._flows, router, {f.name: f for f in router.flows})
 
     def _own_router(self) -> FlowRouter:
         """``/help`` and ``/cancel``: they serve whatever flow the user is in."""
@@ -387,14 +386,6 @@ class Core:
         for router in self.routers:
             for hook in router.erase_hooks:
                 await hook(turn)
-
-
-def _claim(taken: dict[str, _Route], router: FlowRouter, wanted: dict[str, _Route]) -> None:
-    """Add ``router``'s routes, refusing a name another router already claimed."""
-    clash = taken.keys() & wanted.keys()
-    if clash:
-        raise ValueError(f"router {router.name!r} claims what another router has: {sorted(clash)}")
-    taken.update(wanted)
 
 
 def _stamp_changes(turn: Turn) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -155,3 +156,14 @@ class FlowRouter:
         """Offer ``job`` to the scheduler as ``name``: it runs it for the ids of the items due
         at one time (``Core.run_timed``), in a transaction of its own."""
         self.timed_jobs[name] = job
+
+
+Route = TypeVar("Route")
+
+
+def claim_routes(taken: dict[str, Route], router: FlowRouter, wanted: dict[str, Route]) -> None:
+    """Add ``router``'s routes, refusing a name another router already claimed."""
+    clash = taken.keys() & wanted.keys()
+    if clash:
+        raise ValueError(f"router {router.name!r} claims what another router has: {sorted(clash)}")
+    taken.update(wanted)
